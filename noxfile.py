@@ -1,0 +1,106 @@
+"""Developer sessions for the mcp-tools family.
+
+Run ``nox -l`` to list them. ``python3 scripts/dev.py test`` bootstraps nox on a fresh
+machine and runs the same sessions CI runs.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint", "typecheck", "build"]
+
+ROOT = pathlib.Path(__file__).parent
+CORE = "shared-core"
+ADAPTERS = {
+    "django": "packages/mcp-tools-django",
+    "flask": "packages/mcp-tools-flask",
+    "fastapi": "packages/mcp-tools-fastapi",
+}
+SRC_TREES = [f"{CORE}/src", *(f"{path}/src" for path in ADAPTERS.values())]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+    "uvicorn>=0.30",
+    "gunicorn>=22",
+    "cryptography>=42",
+]
+
+
+def install_family(session: nox.Session, *extra: str) -> None:
+    """Install the four distributions (editable) plus test dependencies in one resolve."""
+    args = ["-e", f"{CORE}[all]"]
+    for path in ADAPTERS.values():
+        args += ["-e", path]
+    session.install(*args, *TEST_DEPS, *extra)
+
+
+def run_pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *(session.posargs or paths))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every test of every package."""
+    install_family(session)
+    run_pytest(session, "tests")
+
+
+@nox.session(name="tests-core")
+def tests_core(session: nox.Session) -> None:
+    """Tests of mcp-tools-core (server side, client side, stores)."""
+    install_family(session)
+    run_pytest(session, "tests/core")
+
+
+@nox.session(name="tests-fastapi")
+def tests_fastapi(session: nox.Session) -> None:
+    """Tests of mcp-tools-fastapi."""
+    install_family(session)
+    run_pytest(session, "tests/fastapi")
+
+
+@nox.session(name="tests-flask")
+def tests_flask(session: nox.Session) -> None:
+    """Tests of mcp-tools-flask."""
+    install_family(session)
+    run_pytest(session, "tests/flask")
+
+
+@nox.session(name="tests-django")
+def tests_django(session: nox.Session) -> None:
+    """Tests of mcp-tools-django."""
+    install_family(session)
+    run_pytest(session, "tests/django")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the four src/ trees."""
+    install_family(session, "mypy>=1.11", "types-requests")
+    session.run("mypy", "--strict", *SRC_TREES)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build all four wheels and sdists, then check metadata and wheel contents."""
+    session.install("build>=1.2", "twine>=5")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for path in [CORE, *ADAPTERS.values()]:
+        session.run("python", "-m", "build", "--outdir", str(dist), path)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
+    session.run("python", "scripts/check_dists.py", str(dist))
