@@ -1,0 +1,544 @@
+"""JWT access token verification (RFC 7519, RFC 7515, RFC 7517 JWKS, RFC 9068 profile).
+
+:class:`JWTVerifier` checks a signed JWT access token locally, with keys from a JWKS
+endpoint (fetched, cached and refreshed) or given up front. JOSE work is done by
+``joserfc``. Checks, in order:
+
+1. compact JWS shape, a header ``alg`` on the allowlist (never ``none``, never HMAC), and
+   ``typ`` when required (``at+jwt`` also matches ``application/at+jwt``, RFC 9068 §2.1);
+2. a signing key: ``kid`` and key type must fit ``alg``; an unknown ``kid`` triggers one
+   rate-limited JWKS refetch (key rotation);
+3. the signature;
+4. ``iss`` equal to the configured issuer (exact string match), ``aud`` (string or list)
+   containing one configured audience, ``exp`` required and in the future, ``nbf`` and
+   ``iat`` not in the future (all with ``leeway`` seconds of clock skew);
+5. ``client_id`` (or ``azp``, or ``cid``) present; scopes from ``scope`` (space-separated)
+   or ``scp`` (list or string).
+
+The result is an :class:`~mcp.server.auth.provider.AccessToken` with ``resource`` set to the
+matched audience, ``subject`` to ``sub`` and ``claims`` to every claim (including ``iss``,
+which the MCP SDK uses to bind sessions to their owner).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt as jose_jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet, OKPKey, RSAKey
+from joserfc.jws import JWSRegistry
+from mcp.server.auth.provider import AccessToken
+
+from mcp_tools._outbound import Flow, OutboundRequest
+
+from .base import McpTokenVerifier, TokenVerificationUnavailable, fetch_flow, is_number
+
+__all__ = ["DEFAULT_ALGORITHMS", "JWTVerifier", "KeysInput"]
+
+logger = logging.getLogger("mcp_tools.server.verifiers")
+
+#: Asymmetric JWS algorithms accepted by default.
+DEFAULT_ALGORITHMS: tuple[str, ...] = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "Ed25519",
+)
+
+# Algorithm -> (JWK key type, EC/OKP curves allowed or None for any).
+_ALGORITHM_KEYS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "RS256": ("RSA", None),
+    "RS384": ("RSA", None),
+    "RS512": ("RSA", None),
+    "PS256": ("RSA", None),
+    "PS384": ("RSA", None),
+    "PS512": ("RSA", None),
+    "ES256": ("EC", frozenset({"P-256"})),
+    "ES384": ("EC", frozenset({"P-384"})),
+    "ES512": ("EC", frozenset({"P-521"})),
+    "ES256K": ("EC", frozenset({"secp256k1"})),
+    "EdDSA": ("OKP", frozenset({"Ed25519", "Ed448"})),
+    "Ed25519": ("OKP", frozenset({"Ed25519"})),
+    "Ed448": ("OKP", frozenset({"Ed448"})),
+}
+
+#: What ``keys=`` accepts: a joserfc ``KeySet`` or key, a JWK or JWKS dict, or a PEM public key.
+KeysInput = KeySet | Key | Mapping[str, Any] | str | bytes
+
+#: Keys for which a JWS algorithm can be checked (never an HMAC "oct" key).
+_ASYMMETRIC = (RSAKey, ECKey, OKPKey)
+
+
+def check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
+    """Validate an algorithm allowlist; refuse ``none``, HMAC and unknown names."""
+    allowed: list[str] = []
+    for alg in algorithms:
+        if not isinstance(alg, str):
+            raise TypeError("algorithms must be strings")
+        if alg.lower() == "none":
+            raise ValueError('the "none" algorithm can never be allowed for access tokens')
+        if alg.upper().startswith("HS"):
+            raise ValueError(
+                f"{alg!r} is an HMAC algorithm; shared-secret JWTs are not supported for "
+                "access tokens (use an asymmetric algorithm such as RS256 or ES256)"
+            )
+        if alg not in _ALGORITHM_KEYS:
+            raise ValueError(f"unsupported JWS algorithm {alg!r}; choose from {sorted(_ALGORITHM_KEYS)}")
+        if alg not in allowed:
+            allowed.append(alg)
+    if not allowed:
+        raise ValueError("at least one JWS algorithm must be allowed")
+    return tuple(allowed)
+
+
+def _import_pem(data: str | bytes) -> Key:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    if b"CERTIFICATE" in raw:
+        public: Any = x509.load_pem_x509_certificate(raw).public_key()
+    else:
+        public = load_pem_public_key(raw)
+    if isinstance(public, rsa.RSAPublicKey):
+        return RSAKey.import_key(public)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return ECKey.import_key(public)
+    if isinstance(public, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return OKPKey.import_key(public)
+    raise ValueError("unsupported PEM public key type")
+
+
+def _usable(key: Key) -> bool:
+    if not isinstance(key, _ASYMMETRIC):
+        return False
+    use = key.get("use")
+    return use in (None, "sig")
+
+
+def load_keys(keys: KeysInput) -> list[Key]:
+    """Turn any accepted key input into a list of public signature keys."""
+    out: list[Key]
+    if isinstance(keys, KeySet):
+        out = list(keys)
+    elif isinstance(keys, str | bytes):
+        out = [_import_pem(keys)]
+    elif isinstance(keys, Mapping):
+        out = parse_jwks(keys) if "keys" in keys else [JWKRegistry.import_key(dict(keys))]
+    else:
+        out = [keys]
+    usable = [k for k in out if _usable(k)]
+    if not usable:
+        raise ValueError("no asymmetric signature key found (HMAC 'oct' keys are not accepted)")
+    return usable
+
+
+def parse_jwks(document: Any) -> list[Key]:
+    """Parse a JWKS document, skipping keys that are malformed, symmetric or for encryption."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
+        raise ValueError("not a JWKS document")
+    out: list[Key] = []
+    for entry in document["keys"]:
+        if not isinstance(entry, dict) or entry.get("kty") == "oct":
+            continue
+        try:
+            key = JWKRegistry.import_key(entry)
+        except (JoseError, ValueError, TypeError, KeyError):
+            continue
+        if _usable(key):
+            out.append(key)
+    return out
+
+
+def _b64json(segment: str) -> Any:
+    padded = segment + "=" * (-len(segment) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+
+
+@dataclass(frozen=True)
+class _Header:
+    alg: str
+    kid: str | None
+    typ: str | None
+
+
+def _parse_header(token: str) -> _Header | None:
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return None
+    try:
+        header = _b64json(parts[0])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+    if not isinstance(alg, str) or (kid is not None and not isinstance(kid, str)):
+        return None
+    if typ is not None and not isinstance(typ, str):
+        return None
+    return _Header(alg, kid, typ)
+
+
+def _media_type(value: str) -> str:
+    value = value.strip().lower()
+    return value[len("application/") :] if value.startswith("application/") else value
+
+
+def extract_scopes(claims: Mapping[str, Any]) -> list[str] | None:
+    """Scopes from ``scope`` (space-separated string) or ``scp`` (list or string).
+
+    Returns ``None`` when a scope claim has an invalid type; ``[]`` when there is none.
+    """
+    if "scope" in claims:
+        scope = claims["scope"]
+        return scope.split() if isinstance(scope, str) else None
+    if "scp" in claims:
+        scp = claims["scp"]
+        if isinstance(scp, str):
+            return scp.split()
+        if isinstance(scp, list) and all(isinstance(s, str) for s in scp):
+            return list(scp)
+        return None
+    return []
+
+
+def extract_client_id(claims: Mapping[str, Any]) -> str | None:
+    """``client_id`` (RFC 9068), else ``azp`` (OIDC), else ``cid`` (Okta)."""
+    for name in ("client_id", "azp", "cid"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+class _JWKSCache:
+    """Signature keys, fetched from a JWKS URI and refreshed; safe to share across threads.
+
+    The lock guards state only; it is never held during network I/O, so the async driver
+    never blocks the event loop on another thread's fetch.
+    """
+
+    def __init__(
+        self,
+        *,
+        jwks_uri: str | None,
+        static_keys: list[Key] | None,
+        ttl: float,
+        min_refetch_interval: float,
+        timeout: float,
+        headers: Mapping[str, str],
+        clock: Callable[[], float],
+    ) -> None:
+        self.jwks_uri = jwks_uri
+        self._static = static_keys
+        self._ttl = ttl
+        self._min_interval = min_refetch_interval
+        self._timeout = timeout
+        self._headers = {"Accept": "application/json", **headers}
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: list[Key] | None = None
+        self._fetched_at = 0.0
+        self._last_attempt: float | None = None
+        self._last_failure: float | None = None
+        self.fetch_count = 0
+
+    def _fetch(self) -> Flow[list[Key]]:
+        assert self.jwks_uri is not None
+        with self._lock:
+            self._last_attempt = self._clock()
+            self.fetch_count += 1
+        try:
+            response = yield from fetch_flow(
+                OutboundRequest("GET", self.jwks_uri, headers=self._headers, timeout=self._timeout)
+            )
+            if response.status != 200:
+                raise TokenVerificationUnavailable(
+                    f"JWKS endpoint {self.jwks_uri} answered HTTP {response.status}"
+                )
+            try:
+                keys = parse_jwks(response.json())
+            except ValueError:
+                raise TokenVerificationUnavailable(
+                    f"JWKS endpoint {self.jwks_uri} returned no valid JWKS document"
+                ) from None
+        except TokenVerificationUnavailable:
+            with self._lock:
+                self._last_failure = self._clock()
+            raise
+        with self._lock:
+            self._keys = keys
+            self._fetched_at = self._clock()
+            self._last_failure = None
+        return keys
+
+    def current(self) -> Flow[list[Key]]:
+        """The keys to use now: cached if fresh, else refetched (stale keys survive an outage)."""
+        if self._static is not None:
+            return self._static
+        now = self._clock()
+        with self._lock:
+            keys, fetched_at = self._keys, self._fetched_at
+            last_attempt, last_failure = self._last_attempt, self._last_failure
+        if keys is not None and now - fetched_at < self._ttl:
+            return keys
+        if keys is not None:
+            # Expired: refresh, but never more often than the rate limit, and keep serving
+            # the stale keys if the endpoint is down.
+            if last_attempt is not None and now - last_attempt < self._min_interval:
+                return keys
+            try:
+                return (yield from self._fetch())
+            except TokenVerificationUnavailable as exc:
+                logger.warning("JWKS refresh failed, using cached keys: %s", exc)
+                return keys
+        if last_failure is not None and now - last_failure < self._min_interval:
+            raise TokenVerificationUnavailable(f"JWKS endpoint {self.jwks_uri} is unavailable")
+        return (yield from self._fetch())
+
+    def refetch_for_unknown_key(self) -> Flow[list[Key] | None]:
+        """Refetch once because a token names a key we do not have; ``None`` if rate-limited."""
+        if self._static is not None or self.jwks_uri is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            last_attempt = self._last_attempt
+        if last_attempt is not None and now - last_attempt < self._min_interval:
+            return None
+        return (yield from self._fetch())
+
+
+class _JWTCore:
+    """The JWT checks, shared by :class:`JWTVerifier` and the Clerk verifier."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str | None,
+        audience: str | Sequence[str] | None,
+        jwks_uri: str | None,
+        keys: KeysInput | None,
+        algorithms: Sequence[str],
+        leeway: int,
+        typ: str | None,
+        jwks_cache_ttl: float,
+        jwks_min_refetch_interval: float,
+        timeout: float,
+        clock: Callable[[], float],
+        jwks_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if (jwks_uri is None) == (keys is None):
+            raise ValueError("give exactly one of jwks_uri or keys")
+        if leeway < 0:
+            raise ValueError("leeway must not be negative")
+        self.issuer = issuer
+        if audience is None:
+            self.audiences: tuple[str, ...] | None = None
+        else:
+            self.audiences = (audience,) if isinstance(audience, str) else tuple(audience)
+            if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
+                raise ValueError("audience must be a non-empty string or a list of them")
+        self.algorithms = check_algorithms(algorithms)
+        self.leeway = leeway
+        self.typ = _media_type(typ) if typ else None
+        self.clock = clock
+        self.registry = JWSRegistry(algorithms=list(self.algorithms), strict_check_header=False)
+        self.keys = _JWKSCache(
+            jwks_uri=jwks_uri,
+            static_keys=load_keys(keys) if keys is not None else None,
+            ttl=jwks_cache_ttl,
+            min_refetch_interval=jwks_min_refetch_interval,
+            timeout=timeout,
+            headers=dict(jwks_headers or {}),
+            clock=clock,
+        )
+
+    def _candidates(self, keys: list[Key], header: _Header) -> list[Key]:
+        kty, curves = _ALGORITHM_KEYS[header.alg]
+        out = []
+        for key in keys:
+            if key.key_type != kty:
+                continue
+            if header.kid is not None and key.kid != header.kid:
+                continue
+            if key.alg is not None and key.alg != header.alg:
+                continue
+            if curves is not None and key.get("crv") not in curves:
+                continue
+            out.append(key)
+        return out
+
+    def verify_flow(self, token: str) -> Flow[AccessToken | None]:
+        header = _parse_header(token)
+        if header is None or header.alg not in self.algorithms:
+            return None
+        if self.typ is not None and (header.typ is None or _media_type(header.typ) != self.typ):
+            return None
+        keys = yield from self.keys.current()
+        candidates = self._candidates(keys, header)
+        if not candidates:
+            refreshed = yield from self.keys.refetch_for_unknown_key()
+            if refreshed is None:
+                return None
+            candidates = self._candidates(refreshed, header)
+        claims: dict[str, Any] | None = None
+        for key in candidates[:4]:
+            try:
+                decoded = jose_jwt.decode(token, key, algorithms=[header.alg], registry=self.registry)
+            except (JoseError, ValueError, TypeError, KeyError):
+                continue
+            claims = dict(decoded.claims)
+            break
+        if claims is None:
+            return None
+        return self.access_token(token, claims)
+
+    def access_token(self, token: str, claims: dict[str, Any]) -> AccessToken | None:
+        """Check the claims of a signature-verified token; ``None`` if unacceptable."""
+        now = self.clock()
+        iss = claims.get("iss")
+        if self.issuer is not None and iss != self.issuer:
+            return None
+        if iss is not None and not isinstance(iss, str):
+            return None
+        exp = claims.get("exp")
+        if not is_number(exp) or exp <= now - self.leeway:
+            return None
+        for name in ("nbf", "iat"):
+            if name in claims:
+                value = claims[name]
+                if not is_number(value) or value > now + self.leeway:
+                    return None
+        resource: str | None = None
+        aud = claims.get("aud")
+        if aud is not None:
+            if isinstance(aud, str):
+                token_audiences = [aud]
+            elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+                token_audiences = aud
+            else:
+                return None
+        else:
+            token_audiences = []
+        if self.audiences is not None:
+            matched = [a for a in self.audiences if a in token_audiences]
+            if not matched:
+                return None
+            resource = matched[0]
+        sub = claims.get("sub")
+        if sub is not None and not isinstance(sub, str):
+            return None
+        scopes = extract_scopes(claims)
+        client_id = extract_client_id(claims)
+        if scopes is None or client_id is None:
+            return None
+        return AccessToken(
+            token=token,
+            client_id=client_id,
+            scopes=scopes,
+            expires_at=int(exp),
+            resource=resource,
+            subject=sub,
+            claims=claims,
+        )
+
+
+class JWTVerifier(McpTokenVerifier):
+    """Verify JWT access tokens locally against a JWKS (RFC 7519 / RFC 9068).
+
+    Args:
+        issuer: the exact ``iss`` value expected (no trailing-slash normalisation).
+        audience: this resource's identifier(s); ``aud`` must contain one of them. The
+            first configured audience found in the token becomes ``AccessToken.resource``.
+        jwks_uri: URL of the authorization server's JWKS (``jwks_uri`` in its metadata).
+        keys: fixed verification keys instead of ``jwks_uri``: a joserfc ``KeySet`` or key,
+            a JWK or JWKS dict, or a PEM public key / certificate.
+        algorithms: allowed JWS algorithms. ``none`` and ``HS*`` raise ``ValueError``.
+        leeway: seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        typ: when set (e.g. ``"at+jwt"``), the header ``typ`` must match it; the
+            ``application/`` prefix is optional on either side.
+        jwks_cache_ttl: seconds a fetched JWKS is used before it is refreshed.
+        jwks_min_refetch_interval: minimum seconds between two JWKS fetches triggered by
+            unknown ``kid`` values or by refresh attempts (protects the JWKS endpoint).
+        timeout: seconds for each JWKS request.
+        clock: returns the current Unix time; injectable for tests.
+        session, http_client: optional ``requests.Session`` / ``httpx2.AsyncClient``.
+
+    Raises :class:`TokenVerificationUnavailable` when keys are needed and the JWKS endpoint
+    cannot deliver them. Once keys are cached, an outage does not stop verification with
+    the cached keys.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str | Sequence[str],
+        jwks_uri: str | None = None,
+        keys: KeysInput | None = None,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+        leeway: int = 30,
+        typ: str | None = None,
+        jwks_cache_ttl: float = 300.0,
+        jwks_min_refetch_interval: float = 30.0,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        session: Any = None,
+        http_client: Any = None,
+    ) -> None:
+        super().__init__(session=session, http_client=http_client)
+        if not isinstance(issuer, str) or not issuer:
+            raise ValueError("issuer is required")
+        self._core = _JWTCore(
+            issuer=issuer,
+            audience=audience,
+            jwks_uri=jwks_uri,
+            keys=keys,
+            algorithms=algorithms,
+            leeway=leeway,
+            typ=typ,
+            jwks_cache_ttl=jwks_cache_ttl,
+            jwks_min_refetch_interval=jwks_min_refetch_interval,
+            timeout=timeout,
+            clock=clock,
+        )
+
+    @property
+    def issuer(self) -> str:
+        assert self._core.issuer is not None
+        return self._core.issuer
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        assert self._core.audiences is not None
+        return self._core.audiences
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return self._core.algorithms
+
+    @property
+    def jwks_fetch_count(self) -> int:
+        """How many JWKS fetches were attempted (for monitoring and tests)."""
+        return self._core.keys.fetch_count
+
+    def _verify_flow(self, token: str) -> Flow[AccessToken | None]:
+        return self._core.verify_flow(token)
