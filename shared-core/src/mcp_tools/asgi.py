@@ -1,0 +1,98 @@
+"""Small ASGI helpers shared by the endpoint core and the bridges (no framework imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from mcp_tools.http import Headers, Request, Response, json_response
+
+__all__ = [
+    "ASGIApp",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "BodyTooLarge",
+    "body_too_large_response",
+    "read_body",
+    "replay_receive",
+    "request_from_scope",
+    "send_response",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeds the configured limit."""
+
+
+def request_from_scope(scope: Scope, body: bytes = b"") -> Request:
+    """Build a neutral :class:`Request` from an ASGI HTTP scope.
+
+    Header bytes are decoded as Latin-1 (the HTTP wire encoding), so any byte sequence is
+    representable and nothing here can raise on hostile input.
+    """
+    headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers") or [])
+    scheme = scope.get("scheme") or "http"
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    path = scope.get("path", "/")
+    query = scope.get("query_string", b"").decode("latin-1")
+    url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+    return Request(method=str(scope.get("method", "GET")).upper(), url=url, headers=headers, body=body)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """Read the whole request body; raise :class:`BodyTooLarge` past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay_receive(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields ``body`` once, then defers to the real one (disconnects)."""
+    sent = False
+
+    async def _receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return _receive
+
+
+async def send_response(send: Send, response: Response) -> None:
+    """Send a neutral :class:`Response` over ASGI."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+def body_too_large_response(limit: int) -> Response:
+    return json_response(
+        {"error": "payload_too_large", "error_description": f"request body exceeds {limit} bytes"},
+        status=413,
+    )

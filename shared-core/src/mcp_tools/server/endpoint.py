@@ -1,0 +1,293 @@
+"""The MCP streamable HTTP endpoint core, shared by every framework adapter.
+
+:class:`McpEndpoint` wraps the SDK's :class:`~mcp.server.streamable_http_manager.StreamableHTTPSessionManager`
+with what a protected resource needs before a request reaches the SDK:
+
+1. ``Origin``/``Host`` validation (403/421, before any token work);
+2. method and body-size checks (405/413, JSON bodies);
+3. bearer authentication with :class:`~mcp_tools.server.bearer.BearerGuard`, including per-tool
+   scopes (401/403 with a correct ``WWW-Authenticate``);
+4. the verified :class:`~mcp.server.auth.provider.AccessToken` handed to the SDK, so tools see it
+   through ``get_access_token()`` and stateful sessions stay bound to the principal that opened
+   them (a session id never authenticates: every request is verified).
+
+It is an ASGI application (FastAPI and Django under ASGI route to it directly); WSGI adapters
+call :meth:`McpEndpoint.authorize_sync` in the framework and serve :attr:`McpEndpoint.inner_app`
+through :mod:`mcp_tools.server.wsgi_bridge`.
+
+The session manager can be started once per instance (an SDK rule), so :meth:`McpEndpoint.run`
+builds a fresh one each time it is entered: two test clients in a row work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http import EventStore
+from mcp.server.streamable_http_manager import (
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE_TIMEOUT,
+    StreamableHTTPASGIApp,
+    StreamableHTTPSessionManager,
+)
+
+from mcp_tools.asgi import (
+    ASGIApp,
+    BodyTooLarge,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    body_too_large_response,
+    read_body,
+    replay_receive,
+    request_from_scope,
+    send_response,
+)
+from mcp_tools.http import Request, Response, json_response
+from mcp_tools.server.bearer import AuthResult, BearerGuard
+from mcp_tools.server.origin import HostOriginPolicy
+from mcp_tools.server.scopes import scopes_for_request
+
+__all__ = ["MCP_CORS_ALLOW_HEADERS", "McpEndpoint", "ServerSource", "resolve_lowlevel_server"]
+
+ServerLike: TypeAlias = "MCPServer[Any] | Server[Any]"
+ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
+
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+ALLOWED_METHODS = ("GET", "POST", "DELETE")
+MCP_CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "
+    "Last-Event-ID"
+)
+MCP_CORS_EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version"
+
+
+def resolve_lowlevel_server(source: ServerSource) -> Server[Any]:
+    """The low-level SDK ``Server`` behind ``source`` (an ``MCPServer``, a ``Server`` or a factory)."""
+    server: object = source
+    if callable(source) and not isinstance(source, (MCPServer, Server)):
+        server = source()
+    if isinstance(server, MCPServer):
+        # MCPServer keeps its low-level server private; the SDK's own streamable_http_app()
+        # reads the same attribute. Pinned by mcp>=2.3,<3.
+        lowlevel = server._lowlevel_server
+        return lowlevel
+    if isinstance(server, Server):
+        return server
+    raise TypeError(
+        "server must be an mcp.server.MCPServer, an mcp.server.Server, or a callable returning one; "
+        f"got {type(server).__name__}"
+    )
+
+
+class McpEndpoint:
+    """An OAuth-protected MCP streamable HTTP endpoint (an ASGI application).
+
+    Args:
+        server: the SDK's ``MCPServer`` or low-level ``Server``, or a zero-argument factory
+            returning one (called each time the endpoint starts).
+        guard: verifies bearer tokens and builds the 401/403 challenges.
+        policy: accepted ``Host``/``Origin`` values.
+        tool_scopes: extra scopes per tool name (see :class:`~mcp_tools.server.scopes.ToolScopes`).
+        stateless: no ``Mcp-Session-Id`` sessions (default; safe with many workers and WSGI).
+        json_response: answer with single JSON bodies rather than SSE (default).
+    """
+
+    def __init__(
+        self,
+        server: ServerSource,
+        *,
+        guard: BearerGuard,
+        policy: HostOriginPolicy,
+        tool_scopes: Mapping[str, Iterable[str]] | None = None,
+        stateless: bool = True,
+        json_response: bool = True,
+        event_store: EventStore | None = None,
+        retry_interval: int | None = None,
+        session_idle_timeout: float | None = DEFAULT_SESSION_IDLE_TIMEOUT,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        max_request_body_size: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if max_request_body_size <= 0:
+            raise ValueError("max_request_body_size must be positive")
+        self.server_source = server
+        self.guard = guard
+        self.policy = policy
+        self.tool_scopes: Mapping[str, Iterable[str]] = tool_scopes or {}
+        self.stateless = stateless
+        self.json_response = json_response
+        self.event_store = event_store
+        self.retry_interval = retry_interval
+        self.session_idle_timeout = session_idle_timeout
+        self.max_sessions = max_sessions
+        self.max_request_body_size = max_request_body_size
+        self._manager: StreamableHTTPSessionManager | None = None
+        self._inner: ASGIApp | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def create_session_manager(self) -> StreamableHTTPSessionManager:
+        """A fresh SDK session manager (each can be run once)."""
+        return StreamableHTTPSessionManager(
+            app=resolve_lowlevel_server(self.server_source),
+            event_store=self.event_store,
+            json_response=self.json_response,
+            stateless=self.stateless,
+            security_settings=None,  # Host/Origin are checked here, before authentication
+            retry_interval=self.retry_interval,
+            session_idle_timeout=self.session_idle_timeout,
+            max_request_body_size=self.max_request_body_size,
+            max_sessions=self.max_sessions,
+        )
+
+    @contextlib.asynccontextmanager
+    async def run(self) -> AsyncIterator[McpEndpoint]:
+        """Start a fresh session manager for the duration of the block (use it in a lifespan)."""
+        if self._manager is not None:
+            raise RuntimeError("this McpEndpoint is already running; enter run() once at a time")
+        manager = self.create_session_manager()
+        async with manager.run():
+            self._manager = manager
+            self._inner = AuthContextMiddleware(StreamableHTTPASGIApp(manager))
+            try:
+                yield self
+            finally:
+                self._manager = None
+                self._inner = None
+
+    @property
+    def running(self) -> bool:
+        return self._manager is not None
+
+    @property
+    def inner_app(self) -> ASGIApp:
+        """The SDK app behind the checks; expects ``scope["user"]`` set by :meth:`identity_scope`."""
+        if self._inner is None:
+            raise RuntimeError(
+                "the MCP endpoint is not running: enter McpEndpoint.run() in the app's lifespan "
+                "(the framework adapters do this for you)"
+            )
+        return self._inner
+
+    # -- framework-neutral checks ------------------------------------------------------------
+
+    def precheck(self, request: Request) -> Response | None:
+        """Origin/Host, method and size checks that need no token. ``None`` means proceed."""
+        refused = self.policy.check(request)
+        if refused is not None:
+            return refused
+        if request.method == "OPTIONS":
+            return self.preflight_response(request)
+        if request.method not in ALLOWED_METHODS:
+            return json_response(
+                {"error": "method_not_allowed", "error_description": f"{request.method} is not supported"},
+                status=405,
+                headers={"Allow": ", ".join((*ALLOWED_METHODS, "OPTIONS"))},
+            )
+        if len(request.body) > self.max_request_body_size:
+            return body_too_large_response(self.max_request_body_size)
+        return None
+
+    def required_scopes(self, request: Request) -> list[str]:
+        """Every scope this request needs: the endpoint's own plus those of the tools it calls."""
+        needed = dict.fromkeys(self.guard.required_scopes)
+        for scope in scopes_for_request(request.body, self.tool_scopes, request.headers):
+            needed[scope] = None
+        return list(needed)
+
+    def authorize_sync(self, request: Request) -> AuthResult:
+        """All checks for ``request`` from synchronous code (Flask, Django under WSGI)."""
+        refused = self.precheck(request)
+        if refused is not None:
+            return AuthResult(token=None, response=refused)
+        return self.guard.authenticate_sync(request, required_scopes=self.required_scopes(request))
+
+    async def authorize(self, request: Request) -> AuthResult:
+        """All checks for ``request`` from asynchronous code."""
+        refused = self.precheck(request)
+        if refused is not None:
+            return AuthResult(token=None, response=refused)
+        return await self.guard.authenticate(request, required_scopes=self.required_scopes(request))
+
+    @staticmethod
+    def identity_scope(token: AccessToken) -> dict[str, Any]:
+        """ASGI scope entries that hand the verified token to the SDK."""
+        return {"user": AuthenticatedUser(token)}
+
+    def cors_headers(self, request: Request) -> list[tuple[str, str]]:
+        """CORS headers for a request from an allowed browser ``Origin`` (empty otherwise)."""
+        origin = request.headers.get("origin")
+        if not origin or not self.policy.origin_allowed(origin):
+            return []
+        return [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", MCP_CORS_EXPOSE_HEADERS),
+            ("Vary", "Origin"),
+        ]
+
+    def preflight_response(self, request: Request) -> Response:
+        """The answer to a CORS preflight (``OPTIONS``) on the MCP path."""
+        headers = self.cors_headers(request)
+        if headers:
+            headers += [
+                ("Access-Control-Allow-Methods", ", ".join(ALLOWED_METHODS)),
+                ("Access-Control-Allow-Headers", MCP_CORS_ALLOW_HEADERS),
+                ("Access-Control-Max-Age", "86400"),
+            ]
+        return Response(status=204, headers=headers)
+
+    # -- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(f"McpEndpoint serves HTTP only, not {scope['type']!r}")
+        try:
+            body = await read_body(receive, self.max_request_body_size)
+        except BodyTooLarge:
+            await send_response(send, body_too_large_response(self.max_request_body_size))
+            return
+        request = request_from_scope(scope, body)
+        result = await self.authorize(request)
+        if result.response is not None:
+            result.response.headers.extend(self.cors_headers(request))
+            await send_response(send, result.response)
+            return
+        assert result.token is not None
+        if self._inner is None:
+            await send_response(
+                send,
+                json_response(
+                    {
+                        "error": "service_unavailable",
+                        "error_description": "MCP endpoint not started (its lifespan is not running)",
+                    },
+                    status=503,
+                ),
+            )
+            return
+        extra = self.cors_headers(request)
+        inner_scope = dict(scope)
+        inner_scope.update(self.identity_scope(result.token))
+        await self._inner(inner_scope, replay_receive(body, receive), _with_headers(send, extra))
+
+
+def _with_headers(send: Send, extra: Sequence[tuple[str, str]]) -> Send:
+    if not extra:
+        return send
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra]
+
+    async def _send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = dict(message)
+            message["headers"] = [*message.get("headers", []), *encoded]
+        await send(message)
+
+    return _send
