@@ -42,7 +42,7 @@ def run_nox(sessions: list[str], extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is
         print("dev.py: Python 3.11 or newer is required", file=sys.stderr)
         return 2
     command = argv[0] if argv else "test"

@@ -124,7 +124,17 @@ class AdapterContract:
             "Bearer \u00e9t\u00e9",
             "Bearer " + "a" * 10_240,
         ],
-        ids=["empty", "scheme-only", "scheme-space", "two-spaces", "basic", "two-parts", "other", "non-ascii", "10kb"],
+        ids=[
+            "empty",
+            "scheme-only",
+            "scheme-space",
+            "two-spaces",
+            "basic",
+            "two-parts",
+            "other",
+            "non-ascii",
+            "10kb",
+        ],
     )
     def test_malformed_authorization_is_401_never_500(self, client: ContractClient, header: str) -> None:
         headers = mcp_headers()
@@ -271,7 +281,13 @@ def forge(kind: str) -> str:
         return mint(nbf_in=3600)
     if kind == "tampered":
         header, _payload, signature = mint().split(".")
-        forged_claims = {"iss": ISSUER, "sub": "admin", "aud": RESOURCE, "exp": 9999999999, "scope": BASE_SCOPE}
+        forged_claims = {
+            "iss": ISSUER,
+            "sub": "admin",
+            "aud": RESOURCE,
+            "exp": 9999999999,
+            "scope": BASE_SCOPE,
+        }
         return f"{header}.{b64(forged_claims)}.{signature}"
     if kind == "garbage":
         return "not.a.jwt"

@@ -9,11 +9,11 @@ from mcp_tools.http import Headers, Request, Response, json_response
 
 __all__ = [
     "ASGIApp",
+    "BodyTooLarge",
     "Message",
     "Receive",
     "Scope",
     "Send",
-    "BodyTooLarge",
     "body_too_large_response",
     "read_body",
     "replay_receive",

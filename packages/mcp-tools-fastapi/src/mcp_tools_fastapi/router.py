@@ -167,6 +167,12 @@ def create_mcp_router(
 # -- TS-named building blocks for hand-wired routes -----------------------------------------------
 
 
+def _check_resource_source(resource_url: str | None, trust_proxy: bool) -> None:
+    """Fail when the handler is created, not per request, if no resource URL can be had."""
+    if resource_url is not None or not trust_proxy:
+        resolve_resource_url(resource_url, None, trust_proxy=False)
+
+
 def protected_resource_handler(
     auth_server_url: str,
     properties: Mapping[str, Any] | None = None,
@@ -180,6 +186,7 @@ def protected_resource_handler(
     Unlike the TS package, ``resource`` is the configured ``resource_url``; it is derived
     from the request only with ``trust_proxy=True`` and never carries the query string.
     """
+    _check_resource_source(resource_url, trust_proxy)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
         resource = resolve_resource_url(
@@ -208,6 +215,7 @@ def protected_resource_handler_clerk(
     key = publishable_key or os.environ.get(env_var)
     if not key:
         raise RuntimeError(f"{env_var} environment variable is required (or pass publishable_key=)")
+    _check_resource_source(resource_url, trust_proxy)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
         resource = resolve_resource_url(
@@ -313,7 +321,9 @@ def mcp_auth_clerk(
 ) -> Callable[[FastAPIRequest], Awaitable[AccessToken]]:
     """:func:`mcp_auth` with :class:`~mcp_tools.server.verifiers.clerk.ClerkTokenVerifier`
     (``CLERK_SECRET_KEY`` / ``CLERK_PUBLISHABLE_KEY`` from the environment by default)."""
-    verifier = ClerkTokenVerifier(secret_key=secret_key, publishable_key=publishable_key, audience=resource_url)
+    verifier = ClerkTokenVerifier(
+        secret_key=secret_key, publishable_key=publishable_key, audience=resource_url
+    )
     return mcp_auth(verifier, resource_url=resource_url, scopes=scopes)
 
 
@@ -343,5 +353,3 @@ def streamable_http_handler(
         stateless=stateless,
         json_response=json_response,
     ).endpoint
-
-

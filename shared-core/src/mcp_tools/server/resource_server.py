@@ -70,7 +70,9 @@ class AuthorizationServerMetadataSource(Protocol):
     async def get(self) -> Mapping[str, Any]: ...
 
 
-def metadata_response(document: Mapping[str, Any], *, cache_control: str = METADATA_CACHE_CONTROL) -> Response:
+def metadata_response(
+    document: Mapping[str, Any], *, cache_control: str = METADATA_CACHE_CONTROL
+) -> Response:
     """A metadata document as JSON, with the TS package's CORS headers and ``Cache-Control``."""
     return json_response(dict(document), headers=[*cors_headers.items(), ("Cache-Control", cache_control)])
 

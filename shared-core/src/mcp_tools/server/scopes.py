@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -127,10 +128,8 @@ def scopes_for_request(
         return []
     names: list[str] = []
     if body:
-        try:
+        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
             names.extend(_tool_names(json.loads(body)))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            pass
     if headers is not None and headers.get("mcp-method") == "tools/call":
         header_name = headers.get("mcp-name")
         if header_name:
