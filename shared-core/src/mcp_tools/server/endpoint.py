@@ -22,6 +22,7 @@ builds a fresh one each time it is entered: two test clients in a row work.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -131,6 +132,7 @@ class McpEndpoint:
         self.max_request_body_size = max_request_body_size
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
+        self._running_pid: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,11 +153,13 @@ class McpEndpoint:
     @contextlib.asynccontextmanager
     async def run(self) -> AsyncIterator[McpEndpoint]:
         """Start a fresh session manager for the duration of the block (use it in a lifespan)."""
-        if self._manager is not None:
+        if self._manager is not None and self._running_pid == os.getpid():
             raise RuntimeError("this McpEndpoint is already running; enter run() once at a time")
+        # A manager inherited through fork() belongs to the parent's event loop: start afresh.
         manager = self.create_session_manager()
         async with manager.run():
             self._manager = manager
+            self._running_pid = os.getpid()
             self._inner = AuthContextMiddleware(StreamableHTTPASGIApp(manager))
             try:
                 yield self
