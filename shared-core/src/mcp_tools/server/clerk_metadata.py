@@ -309,7 +309,8 @@ def fetch_clerk_authorization_server_metadata(
     :class:`InvalidPublishableKeyError` for a bad key.
     """
     url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
-    return run_sync(_fetch_flow(url, timeout, cache_ttl, cache or default_metadata_cache))
+    store = cache if cache is not None else default_metadata_cache
+    return run_sync(_fetch_flow(url, timeout, cache_ttl, store))
 
 
 async def afetch_clerk_authorization_server_metadata(
@@ -322,7 +323,8 @@ async def afetch_clerk_authorization_server_metadata(
 ) -> dict[str, Any]:
     """The asynchronous twin of :func:`fetch_clerk_authorization_server_metadata` (``httpx2``)."""
     url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
-    return await run_async(_fetch_flow(url, timeout, cache_ttl, cache or default_metadata_cache))
+    store = cache if cache is not None else default_metadata_cache
+    return await run_async(_fetch_flow(url, timeout, cache_ttl, store))
 
 
 def _key_from_env(publishable_key: str | None) -> str:
