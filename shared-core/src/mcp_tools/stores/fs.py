@@ -1,0 +1,279 @@
+"""A store in one JSON file, safe across threads and processes.
+
+The file layout is the TypeScript ``fs`` store's, pretty-printed with two spaces::
+
+    {
+      "state_abc": {
+        "value": "3f1c...",
+        "created_at": "2026-11-26T05:53:35.074Z",
+        "updated_at": "2026-11-26T05:53:35.074Z",
+        "expires_at": "2026-11-26T06:03:35.074Z"
+      }
+    }
+
+``expires_at`` is written only for entries with a TTL; the TypeScript store ignores it.
+
+Unlike the TypeScript store, which lost updates under concurrency and replaced an unreadable file
+with ``{}``, every change here is a locked read-modify-write: a ``threading.Lock`` plus an
+exclusive ``fcntl.flock`` on a sidecar ``<file>.lock``, so threads and processes (and other
+:class:`FsStore` instances) serialise. The new content goes to a temporary file in the same
+directory (mode 0600), is fsynced, atomically renamed over the old file with :func:`os.replace`,
+and the directory is fsynced. Readers therefore see either the old or the new file, never a mix.
+A file that cannot be parsed raises :class:`StoreCorrupted` naming it, and is never rewritten.
+
+Every operation reads the whole file, so this store suits development, demos and small
+single-host deployments (hundreds to a few thousand keys). POSIX only (it needs ``fcntl``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    BaseStore,
+    Duration,
+    JsonValue,
+    StoreStats,
+    human_size,
+    iso_timestamp,
+    parse_timestamp,
+    utcnow,
+)
+from .encryption import EncryptionKey, maybe_encrypt
+from .errors import StoreCorrupted, StoreError
+
+__all__ = ["DEFAULT_FS_PATH", "FsStore", "create_fs_store"]
+
+#: The TypeScript default, ``os.tmpdir()/__mcp_demo``. Fine for demos only: pass a real path.
+DEFAULT_FS_PATH = os.path.join(tempfile.gettempdir(), "__mcp_demo")
+
+_PARSE_ATTEMPTS = 3  # a non-atomic writer (the TS store) may be caught mid-write; look again briefly
+_PARSE_RETRY_DELAY = 0.02
+
+_Data = dict[str, dict[str, Any]]
+
+
+def _live(entry: dict[str, Any], now: datetime) -> bool:
+    expires = entry.get("expires_at")
+    if not isinstance(expires, str):
+        return True
+    moment = parse_timestamp(expires)
+    return moment is None or moment > now
+
+
+def _created(entry: dict[str, Any]) -> datetime | None:
+    created = entry.get("created_at")
+    return parse_timestamp(created) if isinstance(created, str) else None
+
+
+class FsStore(BaseStore):
+    """One JSON file, compatible with the TypeScript ``createFsStore`` layout.
+
+    ``durable=False`` skips the fsync calls (faster, but a power loss may lose the last writes;
+    the file is still never half-written).
+    """
+
+    backend = "fs"
+
+    def __init__(
+        self,
+        file_path: str | os.PathLike[str] | None = None,
+        *,
+        default_ttl: Duration | None = None,
+        durable: bool = True,
+    ) -> None:
+        super().__init__(default_ttl=default_ttl)
+        try:
+            import fcntl  # noqa: F401
+        except ImportError:  # pragma: no cover - Windows
+            raise StoreError("the fs store needs POSIX file locking (fcntl); use the SQLite store") from None
+        self.path = Path(file_path if file_path is not None else DEFAULT_FS_PATH).absolute()
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.durable = durable
+        self._thread_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- file handling -----------------------------------------------------------------------
+
+    def _load(self) -> _Data:
+        """Read and parse the file; a missing or zero-byte file is an empty store."""
+        for attempt in range(_PARSE_ATTEMPTS):
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                return {}
+            except OSError as exc:
+                raise StoreError(f"cannot read store file {self.path}: {exc.strerror or exc}") from None
+            if not raw:
+                return {}
+            try:
+                data = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if attempt + 1 < _PARSE_ATTEMPTS:
+                    time.sleep(_PARSE_RETRY_DELAY)
+                    continue
+                raise StoreCorrupted(
+                    f"store file {self.path} cannot be parsed as JSON ({exc}); it was left untouched, "
+                    "repair or move it away",
+                    path=str(self.path),
+                ) from None
+            break
+        if not isinstance(data, dict):
+            raise StoreCorrupted(
+                f"store file {self.path} does not hold a JSON object; it was left untouched",
+                path=str(self.path),
+            )
+        for key, entry in data.items():
+            if not isinstance(entry, dict):
+                raise StoreCorrupted(
+                    f"store file {self.path}: entry {key!r} is not a record object; the file was left "
+                    "untouched",
+                    path=str(self.path),
+                    key=key,
+                )
+        return data
+
+    def _save(self, data: _Data) -> None:
+        directory = self.path.parent
+        text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                if self.durable:
+                    os.fsync(handle.fileno())
+            os.replace(tmp_name, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        if self.durable:
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive lock across threads (threading) and processes (flock on the sidecar file)."""
+        import fcntl
+
+        if self._pid != os.getpid():  # forked: a lock held by another thread of the parent is void here
+            self._thread_lock = threading.Lock()
+            self._pid = os.getpid()
+        with self._thread_lock:
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise StoreError(f"cannot open lock file {self.lock_path}: {exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock
+
+    # -- backend hooks -----------------------------------------------------------------------
+
+    def _read(self, key: str) -> JsonValue:
+        entry = self._load().get(key)
+        if entry is None or not _live(entry, utcnow()):
+            return None
+        return entry.get("value")
+
+    def _write(self, key: str, value_json: str, ttl: float | None) -> None:
+        value = json.loads(value_json)
+        with self._locked():
+            data = self._load()
+            now = utcnow()
+            stamp = iso_timestamp(now)
+            old = data.get(key)
+            created = stamp
+            if old is not None and _live(old, now) and isinstance(old.get("created_at"), str):
+                created = old["created_at"]
+            entry: dict[str, Any] = {"value": value, "created_at": created, "updated_at": stamp}
+            if ttl is not None:
+                entry["expires_at"] = iso_timestamp(now + timedelta(seconds=ttl))
+            data[key] = entry
+            self._save(data)
+
+    def _delete(self, key: str) -> bool:
+        with self._locked():
+            data = self._load()
+            entry = data.pop(key, None)
+            if entry is None:
+                return False
+            self._save(data)
+            return _live(entry, utcnow())
+
+    def _exists(self, key: str) -> bool:
+        entry = self._load().get(key)
+        return entry is not None and _live(entry, utcnow())
+
+    def _keys(self, prefix: str) -> list[str]:
+        now = utcnow()
+        epoch = datetime.fromtimestamp(0, now.tzinfo)
+        items = [
+            (_created(entry) or epoch, key)
+            for key, entry in self._load().items()
+            if key.startswith(prefix) and _live(entry, now)
+        ]
+        items.sort(key=lambda item: item[0])  # stable: file order among equal timestamps, as in TS
+        return [key for _, key in items]
+
+    def _cleanup(self, older_than: float) -> int:
+        with self._locked():
+            data = self._load()
+            now = utcnow()
+            cutoff = now - timedelta(seconds=older_than)
+            doomed = []
+            for key, entry in data.items():
+                created = _created(entry)
+                if not _live(entry, now) or (created is not None and created < cutoff):
+                    doomed.append(key)
+            for key in doomed:
+                del data[key]
+            if doomed:
+                self._save(data)
+            return len(doomed)
+
+    def _stats(self) -> StoreStats:
+        now = utcnow()
+        total = sum(1 for entry in self._load().values() if _live(entry, now))
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        return {
+            "backend": self.backend,
+            "total_keys": total,
+            "file_size": human_size(size),
+            "file_path": str(self.path),
+        }
+
+    def _close(self) -> None:
+        """Nothing to release: the file is opened per operation."""
+
+
+def create_fs_store(
+    file_path: str | os.PathLike[str] | None = None,
+    *,
+    default_ttl: Duration | None = None,
+    durable: bool = True,
+    encryption_keys: Sequence[EncryptionKey] | None = None,
+    allow_plaintext: bool = False,
+) -> BaseStore:
+    """Create an :class:`FsStore` (TS ``createFsStore({filePath})``), encrypted when keys are given."""
+    store = FsStore(file_path, default_ttl=default_ttl, durable=durable)
+    return maybe_encrypt(store, encryption_keys, allow_plaintext=allow_plaintext)
