@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jwt as jose_jwt
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet, OKPKey, RSAKey
-from joserfc.jws import JWSRegistry
+from joserfc.jws import JWSAlgModel, JWSRegistry
 from mcp.server.auth.provider import AccessToken
 
 from mcp_tools._outbound import Flow, OutboundRequest
@@ -229,6 +229,19 @@ def extract_client_id(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
+class _Registry(JWSRegistry):
+    """A JWS registry that enforces the allowlist without joserfc's per-call warnings.
+
+    joserfc warns on every use of ``EdDSA`` (superseded by ``Ed25519`` in RFC 9864); the
+    allowlist was chosen at construction, so the warning would only flood the logs.
+    """
+
+    def get_alg(self, name: str) -> JWSAlgModel:
+        if name not in self.algorithms or not self.allowed or name not in self.allowed:
+            raise UnsupportedAlgorithmError(f"Algorithm of '{name}' is not allowed")
+        return self.algorithms[name]
+
+
 class _JWKSCache:
     """Signature keys, fetched from a JWKS URI and refreshed; safe to share across threads.
 
@@ -320,8 +333,11 @@ class _JWKSCache:
             return None
         now = self._clock()
         with self._lock:
-            last_attempt = self._last_attempt
+            last_attempt, last_failure = self._last_attempt, self._last_failure
         if last_attempt is not None and now - last_attempt < self._min_interval:
+            if last_failure is not None and last_failure >= last_attempt:
+                # The endpoint just failed: this key may well exist, we cannot tell.
+                raise TokenVerificationUnavailable(f"JWKS endpoint {self.jwks_uri} is unavailable")
             return None
         return (yield from self._fetch())
 
@@ -360,7 +376,7 @@ class _JWTCore:
         self.leeway = leeway
         self.typ = _media_type(typ) if typ else None
         self.clock = clock
-        self.registry = JWSRegistry(algorithms=list(self.algorithms), strict_check_header=False)
+        self.registry = _Registry(algorithms=list(self.algorithms), strict_check_header=False)
         self.keys = _JWKSCache(
             jwks_uri=jwks_uri,
             static_keys=load_keys(keys) if keys is not None else None,
@@ -377,7 +393,8 @@ class _JWTCore:
         for key in keys:
             if key.key_type != kty:
                 continue
-            if header.kid is not None and key.kid != header.kid:
+            # A key without a kid (e.g. configured from PEM) stands for any kid.
+            if header.kid is not None and key.kid is not None and key.kid != header.kid:
                 continue
             if key.alg is not None and key.alg != header.alg:
                 continue
