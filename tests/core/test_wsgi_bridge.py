@@ -95,6 +95,7 @@ def bridges() -> Iterator[Callable[..., AsgiBridge]]:
 
 
 def make_environ(
+    *,
     method: str = "POST",
     path: str = "/mcp",
     body: bytes = b"",
@@ -217,8 +218,8 @@ def test_request_body_reaches_the_app_and_is_bounded(bridges: Callable[..., Asgi
     # An already-read body (a framework consumed wsgi.input) is used as given.
     assert read_all(bridge.handle(make_environ(), body=b"given")) == b"given"
     # Chunked request without Content-Length: read to EOF when the server says the input ends.
-    chunked = make_environ(body=b"abc", **{"wsgi.input_terminated": True})
-    chunked["CONTENT_LENGTH"] = ""
+    chunked = make_environ(body=b"abc")
+    chunked.update({"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
     assert read_all(bridge.handle(chunked)) == b"abc"
     assert seen == [b"0123456789", b"given", b"abc"]
 
@@ -236,8 +237,8 @@ def test_oversized_body_gets_413_without_touching_the_app(bridges: Callable[...,
     assert dict(response.headers)["Content-Type"] == "application/json"
     assert json.loads(read_all(response))["error"]["message"] == "Request body too large"
     assert big["wsgi.input"].tell() == 0  # not even read
-    unbounded = make_environ(body=b"y" * 5000, **{"wsgi.input_terminated": True})
-    unbounded["CONTENT_LENGTH"] = ""
+    unbounded = make_environ(body=b"y" * 5000)
+    unbounded.update({"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
     assert bridge.handle(unbounded).status == 413
     assert bridge.handle(make_environ(), body=b"z" * 2000).status == 413
     assert calls == []
@@ -448,7 +449,7 @@ def test_lazy_start_single_lifespan_and_clean_shutdown() -> None:
     baseline = set(threading.enumerate())
     spans = Lifespans()
     bridge = AsgiBridge(hello_app, lifespan=spans.lifespan, name="bridge-under-test")
-    assert not bridge.running
+    assert bridge._loop_thread is None  # lazy: nothing started yet
     assert not [t for t in threading.enumerate() if t.name == "bridge-under-test"]
 
     results: list[bytes] = []
@@ -470,7 +471,7 @@ def test_lazy_start_single_lifespan_and_clean_shutdown() -> None:
 
     bridge.shutdown()
     assert (spans.entered, spans.exited) == (1, 1)
-    assert not bridge.running
+    assert bridge._loop_thread is None
     assert _wait_for_threads(baseline) == []
     # A shut-down bridge refuses work instead of silently starting again.
     assert bridge.handle(make_environ()).status == 503

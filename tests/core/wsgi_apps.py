@@ -72,7 +72,7 @@ def mcp_factory(
     server = build_server()
     server.streamable_http_app(stateless_http=stateless, json_response=json_response)
     manager = server.session_manager
-    app: ASGIApp = AuthContextMiddleware(StreamableHTTPASGIApp(manager))  # type: ignore[arg-type]
+    app: ASGIApp = AuthContextMiddleware(StreamableHTTPASGIApp(manager))
     return app, manager.run()
 
 
