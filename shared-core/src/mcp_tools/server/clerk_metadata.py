@@ -243,11 +243,7 @@ def clerk_authorization_server_metadata_url(
 
 
 def _fetch_flow(url: str, timeout: float, cache_ttl: float, cache: MetadataCache) -> Flow[dict[str, Any]]:
-    """Fetch (or take from the cache) the JSON object at ``url``: the sans-I/O core."""
-    if cache_ttl > 0:
-        cached = cache.get(url)
-        if cached is not None:
-            return cached
+    """Fetch the JSON object at ``url`` and cache it: the sans-I/O core of both shells."""
     try:
         response = yield OutboundRequest("GET", url, headers={"Accept": "application/json"}, timeout=timeout)
     except OutboundError as exc:
@@ -310,6 +306,9 @@ def fetch_clerk_authorization_server_metadata(
     """
     url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
     store = cache if cache is not None else default_metadata_cache
+    cached = store.get(url) if cache_ttl > 0 else None
+    if cached is not None:
+        return cached
     return run_sync(_fetch_flow(url, timeout, cache_ttl, store))
 
 
@@ -324,6 +323,9 @@ async def afetch_clerk_authorization_server_metadata(
     """The asynchronous twin of :func:`fetch_clerk_authorization_server_metadata` (``httpx2``)."""
     url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
     store = cache if cache is not None else default_metadata_cache
+    cached = store.get(url) if cache_ttl > 0 else None
+    if cached is not None:  # answered without creating an HTTP client
+        return cached
     return await run_async(_fetch_flow(url, timeout, cache_ttl, store))
 
 
