@@ -520,10 +520,14 @@ def test_startup_timeout(caplog: pytest.LogCaptureFixture) -> None:
             await asyncio.sleep(0.05)
         yield
 
-    bridge = AsgiBridge(hello_app, lifespan=slow_lifespan, startup_timeout=0.3)
+    bridge = AsgiBridge(hello_app, lifespan=slow_lifespan, startup_timeout=0.3, name="stuck-bridge")
     try:
+        begin = time.monotonic()
         with pytest.raises(BridgeStartupError, match="did not start within"):
             bridge.start()
+        assert time.monotonic() - begin < 1.0
+        # The stuck startup was abandoned: its thread is gone although the lifespan never returned.
+        assert not [t for t in threading.enumerate() if t.name == "stuck-bridge"]
     finally:
         release.set()
         bridge.shutdown()

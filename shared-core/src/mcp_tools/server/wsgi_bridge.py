@@ -362,6 +362,7 @@ class _LoopThread:
         self.error: BaseException | None = None
         self.ready = threading.Event()
         self._stop = asyncio.Event()
+        self._main_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -392,6 +393,7 @@ class _LoopThread:
             self.ready.set()
 
     async def _main(self) -> None:
+        self._main_task = asyncio.current_task()
         try:
             app, lifespan = self._factory()
             async with contextlib.AsyncExitStack() as stack:
@@ -428,10 +430,15 @@ class _LoopThread:
         finally:
             self._tasks.discard(task)
 
+    def _request_stop(self) -> None:
+        self._stop.set()
+        if not self.ready.is_set() and self._main_task is not None:
+            self._main_task.cancel()  # still starting (a stuck lifespan): abandon the startup
+
     def stop(self, timeout: float) -> bool:
         """Ask the loop to leave the lifespan and wait for the thread; True if it ended."""
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self._stop.set)
+            self.loop.call_soon_threadsafe(self._request_stop)
         if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout)
         return not self.thread.is_alive()
