@@ -35,7 +35,8 @@ from typing import Any
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet, OKPKey, RSAKey
-from joserfc.jws import JWSAlgModel, JWSRegistry
+from joserfc.jwa import JWSAlgModel
+from joserfc.jws import JWSRegistry
 from mcp.server.auth.provider import AccessToken
 
 from mcp_tools._outbound import Flow, OutboundRequest
