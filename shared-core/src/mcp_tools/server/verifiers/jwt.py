@@ -34,8 +34,8 @@ from typing import Any
 
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError, UnsupportedAlgorithmError
-from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet, OKPKey, RSAKey
 from joserfc.jwa import JWSAlgModel
+from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from mcp.server.auth.provider import AccessToken
 
