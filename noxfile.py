@@ -28,6 +28,7 @@ TEST_DEPS = [
     "hypothesis>=6.100",
     "uvicorn>=0.30",
     "gunicorn>=22",
+    "waitress>=3",
     "cryptography>=42",
 ]
 

@@ -1,9 +1,57 @@
 """Flask adapter of mcp-tools: an OAuth-protected MCP endpoint and its discovery documents.
 
-The logic lives in mcp_tools (the mcp-tools-core distribution); this package only
-converts Flask requests and responses, registers routes and reads Flask configuration.
+The logic lives in ``mcp_tools`` (the ``mcp-tools-core`` distribution); this package converts
+Flask requests and responses, registers routes on a blueprint, reads ``app.config`` and
+serves the SDK's ASGI endpoint through the core's WSGI bridge (one event-loop thread per
+process, started on the first MCP request and rebuilt after ``fork``).
+
+Quick start::
+
+    app = Flask(__name__)
+    app.register_blueprint(create_mcp_blueprint(
+        mcp, verifier=JWTVerifier(issuer=..., audience=..., jwks_uri=...),
+        resource_url="https://api.example.com/mcp",
+        authorization_servers=["https://auth.example.com"],
+    ))
+
+or, configured from ``app.config["MCP_TOOLS_*"]``: ``mcp_tools = McpTools(app)``.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from mcp_tools_flask.blueprint import McpBlueprint, create_mcp_blueprint, discovery_documents
+from mcp_tools_flask.extension import McpTools, McpToolsState
+from mcp_tools_flask.views import (
+    McpView,
+    auth_server_metadata_handler_clerk,
+    current_token,
+    get_current_token,
+    mcp_auth,
+    mcp_auth_clerk,
+    metadata_cors_options_handler,
+    protected_resource_handler,
+    protected_resource_handler_clerk,
+    streamable_http_handler,
+    to_core_request,
+    to_flask_response,
+)
+
+__all__ = [
+    "McpBlueprint",
+    "McpTools",
+    "McpToolsState",
+    "McpView",
+    "auth_server_metadata_handler_clerk",
+    "create_mcp_blueprint",
+    "current_token",
+    "discovery_documents",
+    "get_current_token",
+    "mcp_auth",
+    "mcp_auth_clerk",
+    "metadata_cors_options_handler",
+    "protected_resource_handler",
+    "protected_resource_handler_clerk",
+    "streamable_http_handler",
+    "to_core_request",
+    "to_flask_response",
+]
