@@ -517,3 +517,11 @@ def test_no_verifier_call_for_bad_requests(auth: Auth) -> None:
     for req in (make_request(), make_request("Basic x"), make_request(url=RESOURCE + "?access_token=x")):
         assert not auth(g, req).ok
     assert v.seen == []
+
+
+def test_unparsable_url_does_not_raise(auth: Auth) -> None:
+    g = BearerGuard(StaticVerifier(_access()), resource_url=RESOURCE)
+    result = auth(
+        g, Request("POST", "http://[::1/mcp?access_token=x", Headers({"Authorization": "Bearer tok"}))
+    )
+    assert result.ok

@@ -304,7 +304,11 @@ class BearerGuard:
     # -- the checks, split around the verifier call ----------------------------------------------
 
     def _extract(self, request: Request) -> str | AuthResult:
-        if request.query_all("access_token") or self._token_in_form(request):
+        try:
+            in_query = bool(request.query_all("access_token"))
+        except ValueError:  # an unparsable URL carries no usable query token
+            in_query = False
+        if in_query or self._token_in_form(request):
             return self.unauthorized(
                 "invalid_request", "Access tokens are accepted only in the Authorization header"
             )
