@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,56 @@ _PARSE_ATTEMPTS = 3  # a non-atomic writer (the TS store) may be caught mid-writ
 _PARSE_RETRY_DELAY = 0.02
 
 _Data = dict[str, dict[str, Any]]
+
+
+def _parse(text: str) -> tuple[object, dict[str, str]]:
+    """Parse the file; also return each entry's exact text when the file has the canonical layout.
+
+    Reusing those texts lets a write serialise only the entry it changes (``indent`` disables
+    the C encoder, so re-encoding thousands of entries per write would dominate). The canonical
+    layout (``JSON.stringify(data, null, 2)``) puts every top-level key at the start of a line
+    indented by exactly two spaces, and JSON strings cannot hold a raw newline, so splitting on
+    ``,\\n  "`` finds exactly the entry boundaries; each piece is still checked against its key.
+    A file in any other layout is parsed normally and rewritten canonically on the next change.
+    """
+    data = json.loads(text)
+    if not isinstance(data, dict) or not data or not text.startswith('{\n  "') or not text.endswith("\n}"):
+        return data, {}
+    pieces = text[5:-2].split(',\n  "')
+    if len(pieces) != len(data):
+        return data, {}
+    texts: dict[str, str] = {}
+    for key, piece in zip(data, pieces, strict=True):
+        try:
+            found, end = scanstring(piece, 0)
+        except ValueError:
+            return data, {}
+        if found != key or not piece.startswith(": {", end):
+            return data, {}
+        texts[key] = '"' + piece
+    return data, texts
+
+
+def _entry_line(key: str, entry: dict[str, Any]) -> str:
+    """``"key": {...}`` as in the file: the entry pretty-printed and nested one level."""
+    text = json.dumps(entry, ensure_ascii=False, indent=2, allow_nan=False).replace("\n", "\n  ")
+    return json.dumps(key, ensure_ascii=False) + ": " + text
+
+
+def _file_text(data: _Data, texts: dict[str, str]) -> str:
+    """The whole file, identical to ``json.dumps(data, indent=2)`` / JS ``JSON.stringify(data, null, 2)``.
+
+    Entries missing from ``texts`` are serialised and added to it; the others are reused.
+    """
+    if not data:
+        return "{}"
+    lines = []
+    for key, entry in data.items():
+        line = texts.get(key)
+        if line is None:
+            line = texts[key] = _entry_line(key, entry)
+        lines.append(line)
+    return "{\n  " + ",\n  ".join(lines) + "\n}"
 
 
 def _live(entry: dict[str, Any], now: datetime) -> bool:
@@ -106,17 +157,21 @@ class FsStore(BaseStore):
 
     def _load(self) -> _Data:
         """Read and parse the file; a missing or zero-byte file is an empty store."""
+        return self._load_with_texts()[0]
+
+    def _load_with_texts(self) -> tuple[_Data, dict[str, str]]:
+        """Parse the file, keeping each entry's text where the layout is canonical (see ``_parse``)."""
         for attempt in range(_PARSE_ATTEMPTS):
             try:
                 raw = self.path.read_bytes()
             except FileNotFoundError:
-                return {}
+                return {}, {}
             except OSError as exc:
                 raise StoreError(f"cannot read store file {self.path}: {exc.strerror or exc}") from None
             if not raw:
-                return {}
+                return {}, {}
             try:
-                data = json.loads(raw.decode("utf-8"))
+                data, texts = _parse(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 if attempt + 1 < _PARSE_ATTEMPTS:
                     time.sleep(_PARSE_RETRY_DELAY)
@@ -140,11 +195,10 @@ class FsStore(BaseStore):
                     path=str(self.path),
                     key=key,
                 )
-        return data
+        return data, texts
 
-    def _save(self, data: _Data) -> None:
+    def _save(self, text: str) -> None:
         directory = self.path.parent
-        text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -195,7 +249,7 @@ class FsStore(BaseStore):
     def _write(self, key: str, value_json: str, ttl: float | None) -> None:
         value = json.loads(value_json)
         with self._locked():
-            data = self._load()
+            data, texts = self._load_with_texts()
             now = utcnow()
             stamp = iso_timestamp(now)
             old = data.get(key)
@@ -206,15 +260,17 @@ class FsStore(BaseStore):
             if ttl is not None:
                 entry["expires_at"] = iso_timestamp(now + timedelta(seconds=ttl))
             data[key] = entry
-            self._save(data)
+            texts.pop(key, None)
+            self._save(_file_text(data, texts))
 
     def _delete(self, key: str) -> bool:
         with self._locked():
-            data = self._load()
+            data, texts = self._load_with_texts()
             entry = data.pop(key, None)
             if entry is None:
                 return False
-            self._save(data)
+            texts.pop(key, None)
+            self._save(_file_text(data, texts))
             return _live(entry, utcnow())
 
     def _exists(self, key: str) -> bool:
@@ -234,7 +290,7 @@ class FsStore(BaseStore):
 
     def _cleanup(self, older_than: float) -> int:
         with self._locked():
-            data = self._load()
+            data, texts = self._load_with_texts()
             now = utcnow()
             cutoff = now - timedelta(seconds=older_than)
             doomed = []
@@ -244,8 +300,9 @@ class FsStore(BaseStore):
                     doomed.append(key)
             for key in doomed:
                 del data[key]
+                texts.pop(key, None)
             if doomed:
-                self._save(data)
+                self._save(_file_text(data, texts))
             return len(doomed)
 
     def _stats(self) -> StoreStats:
