@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from mcp_tools.http import Request, Response, json_response
+from mcp_tools.server.metadata import protected_resource_metadata_url
 
 from .verifiers.base import TokenVerificationUnavailable
 
@@ -236,13 +237,6 @@ def _normalise_url(url: str) -> str:
     if ":" in (parts.hostname or "") and not host.startswith("["):
         host = f"[{host}]" if port is None else host
     return urlunsplit((scheme, host, parts.path.rstrip("/"), parts.query, ""))
-
-
-def protected_resource_metadata_url(resource_url: str) -> str:
-    """RFC 9728 §3.1 well-known URL: the path of the resource goes after the well-known name."""
-    parts = urlsplit(resource_url)
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, "/.well-known/oauth-protected-resource" + path, "", ""))
 
 
 def _redacted_traceback(exc: BaseException, token: str) -> str:
