@@ -1,0 +1,10 @@
+"""WSGI entry point: ``gunicorn -k gthread --threads 8 notes_project.wsgi`` (from examples/django)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notes_project.settings")
+application = get_wsgi_application()

@@ -1,0 +1,143 @@
+"""Serve a Django project under ASGI with the MCP endpoint composed at the ASGI level.
+
+``myproject/asgi.py``::
+
+    import os
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+    from mcp_tools_django.asgi import get_asgi_application
+    application = get_asgi_application()
+
+:class:`McpAsgiApplication` wraps Django's ASGI handler:
+
+* ``lifespan`` scopes (which Django's handler refuses) start the SDK's session manager
+  (``McpEndpoint.run()``) on the serving event loop, together with an optional lifespan of
+  your own, and stop it on shutdown;
+* ``http`` requests to the MCP path go straight to the core's ASGI :class:`McpEndpoint` after
+  the ``ALLOWED_HOSTS`` check: no thread hop, no Django request object;
+* everything else (metadata documents, your views, websockets) goes to Django.
+
+If the settings change while serving (``override_settings`` in tests), the endpoint built
+from the new settings is started on first use and the previous one is stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import anyio
+import anyio.abc
+from django.core.asgi import get_asgi_application as get_django_asgi_application
+
+from mcp_tools.asgi import Receive, Scope, Send, send_response
+from mcp_tools.http import json_response
+from mcp_tools.server.endpoint import McpEndpoint
+from mcp_tools_django.conf import get_resource_server, host_allowed
+
+__all__ = ["McpAsgiApplication", "get_asgi_application"]
+
+logger = logging.getLogger("mcp_tools_django")
+
+Lifespan = Callable[[], AbstractAsyncContextManager[Any]]
+InnerApp = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+class McpAsgiApplication:
+    """An ASGI application: the MCP endpoint plus a Django project (see the module docstring).
+
+    Args:
+        django_app: Django's ASGI handler (``django.core.asgi.get_asgi_application()``).
+        lifespan: your own startup/shutdown, a zero-argument callable returning an async
+            context manager; entered after the MCP endpoint has started.
+        route_mcp: ``False`` leaves the MCP path to your URLconf (map it to
+            :func:`mcp_tools_django.views.mcp_async_view`); the endpoint is still started here.
+    """
+
+    def __init__(
+        self, django_app: InnerApp, *, lifespan: Lifespan | None = None, route_mcp: bool = True
+    ) -> None:
+        self.django_app = django_app
+        self.lifespan = lifespan
+        self.route_mcp = route_mcp
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._lock: anyio.Lock | None = None
+        self._stop_current: anyio.Event | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind == "http" and self.route_mcp:
+            server = get_resource_server()
+            if self._local_path(scope) == server.mcp_path:
+                await self._serve_mcp(server.endpoint, scope, receive, send)
+                return
+        await self.django_app(scope, receive, send)
+
+    @staticmethod
+    def _local_path(scope: Scope) -> str:
+        path = str(scope.get("path", "/"))
+        root = str(scope.get("root_path", ""))
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return path
+
+    async def _serve_mcp(self, endpoint: McpEndpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
+        if not host_allowed(host):
+            error = {"error": "misdirected_request", "error_description": "Host not allowed"}
+            refused = json_response(error, status=421)
+            await send_response(send, refused)
+            return
+        if not endpoint.running and self._task_group is not None:
+            await self.start(endpoint)
+        await endpoint(scope, receive, send)
+
+    async def start(self, endpoint: McpEndpoint) -> None:
+        """Start ``endpoint`` in the lifespan's task group, stopping the previous one."""
+        if self._task_group is None or self._lock is None:
+            raise RuntimeError("the ASGI lifespan is not running")
+        async with self._lock:
+            if endpoint.running:
+                return
+            if self._stop_current is not None:
+                self._stop_current.set()
+            stop = self._stop_current = anyio.Event()
+
+            async def run(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+                async with endpoint.run():
+                    task_status.started()
+                    await stop.wait()
+
+            await self._task_group.start(run)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        async with anyio.create_task_group() as group, contextlib.AsyncExitStack() as stack:
+            self._task_group, self._lock = group, anyio.Lock()
+            try:
+                await self.start(get_resource_server().endpoint)
+                if self.lifespan is not None:
+                    await stack.enter_async_context(self.lifespan())
+            except Exception as exc:
+                logger.exception("MCP endpoint start-up failed")
+                group.cancel_scope.cancel()
+                self._task_group = None
+                await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            assert message["type"] == "lifespan.shutdown"
+            self._task_group = None
+            group.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def get_asgi_application(*, lifespan: Lifespan | None = None, route_mcp: bool = True) -> McpAsgiApplication:
+    """Django's ASGI application (``django.setup()`` included) wrapped by :class:`McpAsgiApplication`."""
+    return McpAsgiApplication(get_django_asgi_application(), lifespan=lifespan, route_mcp=route_mcp)

@@ -1,0 +1,199 @@
+"""Django views of the MCP endpoint and its discovery documents, and the two converters.
+
+* :func:`mcp_view` (sync, CSRF-exempt) serves the endpoint under WSGI: the token is checked in
+  the worker thread, then the SDK runs behind the core's WSGI bridge and its answer streams
+  back through a :class:`~django.http.StreamingHttpResponse` (closing it closes the bridge).
+* :func:`mcp_async_view` serves it from Django's async view layer, which only works under
+  ASGI with :func:`mcp_tools_django.asgi.get_asgi_application` owning the lifespan. Under
+  WSGI it refuses loudly: Django would run it in a short-lived event loop per request, where
+  the SDK's session manager cannot live.
+* :func:`protected_resource_metadata_view` and :func:`authorization_server_metadata_view`
+  serve the RFC 9728 / RFC 8414 documents (CSRF-exempt so a stray ``POST`` gets the JSON
+  405 of every adapter rather than Django's CSRF page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.asgi import ASGIRequest
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from mcp_tools.asgi import Message
+from mcp_tools.http import Headers, Request, Response, json_response
+from mcp_tools.server.endpoint import McpEndpoint
+from mcp_tools.server.wsgi import WsgiMcpEndpoint
+from mcp_tools.server.wsgi_bridge import BridgeResponse
+from mcp_tools_django.conf import get_resource_server, get_wsgi_endpoint, host_allowed
+
+__all__ = [
+    "authorization_server_metadata_view",
+    "host_refused_response",
+    "mcp_async_view",
+    "mcp_view",
+    "protected_resource_metadata_view",
+    "serve_mcp",
+    "to_core_request",
+    "to_django_response",
+]
+
+logger = logging.getLogger("mcp_tools_django")
+_warned_asgi = False
+
+
+def to_core_request(request: HttpRequest, *, body: bytes = b"") -> Request:
+    """Convert a Django request; ``body`` is passed in because the views read it with a limit.
+
+    The URL is built from the raw ``Host`` header (not :meth:`HttpRequest.get_host`, whose
+    ``DisallowedHost`` would become an HTML 400): the views check the host themselves.
+    """
+    meta = request.META
+    host = meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', 'localhost')}:{meta.get('SERVER_PORT', '80')}"
+    url = f"{request.scheme}://{host}{request.get_full_path()}"
+    headers = Headers(request.headers.items())
+    return Request(method=request.method or "GET", url=url, headers=headers, body=body)
+
+
+def to_django_response(response: Response | BridgeResponse) -> HttpResponseBase:
+    """Convert a core response; a :class:`BridgeResponse` streams, and closing the Django
+    response closes it (Django registers the iterable's ``close``)."""
+    native: HttpResponseBase
+    if isinstance(response, BridgeResponse):
+        native = StreamingHttpResponse(response, status=response.status)
+    else:
+        native = HttpResponse(response.body, status=response.status)
+    del native["Content-Type"]  # only what the core set
+    for name, value in response.headers:
+        native[name] = f"{native[name]}, {value}" if native.has_header(name) else value
+    return native
+
+
+def host_refused_response() -> HttpResponse:
+    """421 for a ``Host`` outside ``ALLOWED_HOSTS`` (JSON, like the core's own Host check)."""
+    refused = json_response(
+        {"error": "misdirected_request", "error_description": "Host not allowed"}, status=421
+    )
+    native = to_django_response(refused)
+    assert isinstance(native, HttpResponse)
+    return native
+
+
+def _environ(request: HttpRequest) -> dict[str, Any]:
+    if isinstance(request, WSGIRequest):
+        return request.environ
+    environ = dict(request.META)
+    environ.setdefault("wsgi.url_scheme", request.scheme)
+    return environ
+
+
+def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBase:
+    """Serve one MCP request from synchronous Django code through ``endpoint``."""
+    global _warned_asgi
+    if not host_allowed(request.META.get("HTTP_HOST")):
+        return host_refused_response()
+    if isinstance(request, ASGIRequest) and not _warned_asgi:
+        _warned_asgi = True
+        logger.warning(
+            "the MCP endpoint is served by a sync Django view under ASGI (a thread hop per request); "
+            "serve the project with mcp_tools_django.asgi.get_asgi_application() instead"
+        )
+    body = request.read(endpoint.endpoint.max_request_body_size + 1)
+    return to_django_response(endpoint.handle(_environ(request), to_core_request(request, body=body)))
+
+
+@csrf_exempt
+def mcp_view(request: HttpRequest) -> HttpResponseBase:
+    """The MCP endpoint configured by ``MCP_TOOLS`` (every method; the core answers 405)."""
+    return serve_mcp(request, get_wsgi_endpoint())
+
+
+@csrf_exempt
+async def mcp_async_view(request: HttpRequest) -> HttpResponseBase:
+    """The MCP endpoint as an async view: ASGI only, endpoint started by the ASGI wrapper.
+
+    Use it when Django middleware must see MCP requests: ``get_asgi_application(route_mcp=False)``
+    keeps the lifespan but leaves routing to your URLconf. Raises
+    :class:`~django.core.exceptions.ImproperlyConfigured` under WSGI or without that lifespan.
+    """
+    if not isinstance(request, ASGIRequest):
+        raise ImproperlyConfigured(
+            "mcp_async_view cannot work under WSGI: Django runs async views there in a new event "
+            "loop per request, where the MCP session manager cannot live. Route the MCP path to "
+            "mcp_tools_django.views.mcp_view (the default in mcp_tools_django.urls)."
+        )
+    if not host_allowed(request.META.get("HTTP_HOST")):
+        return host_refused_response()
+    endpoint = get_resource_server().endpoint
+    if not endpoint.running:
+        raise ImproperlyConfigured(
+            "the MCP endpoint is not running: serve the project with "
+            "mcp_tools_django.asgi.get_asgi_application(), whose lifespan starts it"
+        )
+    return await _serve_asgi(request, endpoint)
+
+
+async def _serve_asgi(request: ASGIRequest, endpoint: McpEndpoint) -> HttpResponseBase:
+    """Run ``endpoint`` on this event loop; return when its headers are known, then stream."""
+    body: bytes | None = request.body
+    sender, receiver = anyio.create_memory_object_stream[Message](16)
+
+    async def receive() -> Message:
+        nonlocal body
+        if body is not None:
+            chunk, body = body, None
+            return {"type": "http.request", "body": chunk, "more_body": False}
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def run() -> None:
+        async with sender:
+            await endpoint(dict(request.scope), receive, sender.send)
+
+    runner = asyncio.ensure_future(run())
+    try:
+        start = await receiver.receive()
+    except anyio.EndOfStream:
+        receiver.close()
+        if not runner.cancelled() and runner.exception() is not None:
+            logger.error("the MCP endpoint failed before its response", exc_info=runner.exception())
+        return to_django_response(json_response({"error": "internal_error"}, status=500))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async with receiver:
+                async for message in receiver:
+                    if message["type"] == "http.response.body":
+                        yield bytes(message.get("body", b""))
+                        if not message.get("more_body", False):
+                            break
+        finally:
+            if not runner.done():  # the client went away: stop the endpoint
+                runner.cancel()
+
+    native = StreamingHttpResponse(chunks(), status=int(start["status"]))
+    del native["Content-Type"]
+    for raw_name, raw_value in start.get("headers", []):
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        native[name] = f"{native[name]}, {value}" if native.has_header(name) else value
+    return native
+
+
+@csrf_exempt
+def protected_resource_metadata_view(request: HttpRequest) -> HttpResponseBase:
+    """RFC 9728 protected resource metadata (``GET``/``HEAD``/``OPTIONS``; JSON 405 otherwise)."""
+    server = get_resource_server()
+    return to_django_response(server.handle_protected_resource(to_core_request(request)))
+
+
+@csrf_exempt
+def authorization_server_metadata_view(request: HttpRequest) -> HttpResponseBase:
+    """RFC 8414 metadata when ``AUTHORIZATION_SERVER_METADATA`` is set (JSON 404 otherwise)."""
+    server = get_resource_server()
+    return to_django_response(server.handle_authorization_server(to_core_request(request)))
