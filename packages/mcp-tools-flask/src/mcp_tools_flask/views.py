@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -35,7 +36,7 @@ from mcp_tools.server.resource_server import (
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.verifiers.clerk import ClerkTokenVerifier
 from mcp_tools.server.wsgi import WsgiMcpEndpoint
-from mcp_tools.server.wsgi_bridge import BridgeResponse
+from mcp_tools.server.wsgi_bridge import BridgeResponse, UnsupportedServerError
 
 __all__ = [
     "MCP_METHODS",
@@ -53,6 +54,8 @@ __all__ = [
     "to_core_request",
     "to_flask_response",
 ]
+
+logger = logging.getLogger("mcp_tools_flask")
 
 F = TypeVar("F", bound=Callable[..., Any])
 View = Callable[..., FlaskResponse]
@@ -126,7 +129,22 @@ class McpView:
             core = to_core_request()
         except RequestEntityTooLarge:
             return to_flask_response(body_too_large_response(limit))
-        return to_flask_response(self.wsgi_endpoint.handle(request.environ, core))
+        try:
+            return to_flask_response(self.wsgi_endpoint.handle(request.environ, core))
+        except UnsupportedServerError as exc:
+            # A deployment error (e.g. stateful sessions on gunicorn's sync worker): say so
+            # in the log, not to the client.
+            logger.error("mcp-tools cannot serve this request: %s", exc)
+            return to_flask_response(
+                json_response(
+                    {
+                        "error": "unsupported_server",
+                        "error_description": "this WSGI server cannot serve the configured MCP "
+                        "transport; see the server log",
+                    },
+                    status=500,
+                )
+            )
 
     def start(self) -> None:
         """Start the bridge's event-loop thread now rather than on the first request."""
