@@ -218,11 +218,11 @@ def _case(backend: str, encrypted: bool, tmp_path: Path, request: pytest.Fixture
     raise AssertionError(backend)
 
 
-def _params() -> list[Any]:
+def _params(encryption: tuple[bool, ...] = (False, True)) -> list[Any]:
     params = []
     for backend in BACKENDS:
         marks = [getattr(pytest.mark, backend)] if backend in {"redis", "postgres"} else []
-        for encrypted in (False, True):
+        for encrypted in encryption:
             case_id = backend + ("+enc" if encrypted else "")
             params.append(pytest.param((backend, encrypted), id=case_id, marks=marks))
     return params
@@ -231,6 +231,16 @@ def _params() -> list[Any]:
 @pytest.fixture(params=_params())
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
     """Every store, plain and encrypted, on fresh storage."""
+    backend, encrypted = request.param
+    current = _case(backend, encrypted, tmp_path, request)
+    yield current
+    for store in current.opened:
+        store.close()
+
+
+@pytest.fixture(params=_params(encryption=(False,)))
+def plain_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
+    """Every store once, without encryption (for tests that choose their own keys)."""
     backend, encrypted = request.param
     current = _case(backend, encrypted, tmp_path, request)
     yield current
