@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 from flask import Blueprint, current_app
 from flask import Response as FlaskResponse
+from flask.cli import with_appcontext
 from flask.sansio.app import App
 from mcp.server.streamable_http import EventStore
 
@@ -170,6 +171,7 @@ def discovery_documents(blueprints: Iterable[McpBlueprint]) -> tuple[dict[str, A
 
 
 @click.command("discovery")
+@with_appcontext
 def discovery_command() -> None:
     """Print the discovery documents this app serves (JSON, keyed by URL)."""
     seen: dict[int, McpBlueprint] = {}

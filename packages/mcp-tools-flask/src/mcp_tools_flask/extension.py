@@ -96,7 +96,11 @@ class McpTools:
         settings: dict[str, Any] = {}
         for name, default in DEFAULTS.items():
             key = CONFIG_PREFIX + name.upper()
-            value = self.overrides[name] if name in self.overrides else app.config.get(key, default)
+            value = self.overrides.get(name)
+            if value is None:
+                value = app.config.get(key)
+            if value is None:  # None means "not set" at every level
+                value = default
             if value is _REQUIRED:
                 raise ConfigurationError(f"mcp-tools: set app.config[{key!r}] or pass {name}= to McpTools")
             if name in _IMPORTABLE and isinstance(value, str):

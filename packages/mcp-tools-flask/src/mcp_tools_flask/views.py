@@ -247,8 +247,14 @@ def mcp_auth_clerk(
 # -- TS-named view factories ----------------------------------------------------------------------
 
 
-def _named(view: View, name: str) -> View:
-    view.__name__ = name  # the default endpoint name in add_url_rule
+def _named(view: View, name: str, methods: Sequence[str] = ("GET", "HEAD", "OPTIONS")) -> View:
+    """Give a factory-made view what ``add_url_rule`` reads: endpoint name and methods.
+
+    The view answers ``OPTIONS`` itself, so Flask's automatic one is turned off.
+    """
+    view.__name__ = name
+    setattr(view, "methods", tuple(methods))  # noqa: B010 - attributes Flask reads
+    setattr(view, "provide_automatic_options", False)  # noqa: B010
     return view
 
 
@@ -344,7 +350,7 @@ def metadata_cors_options_handler() -> View:
     def view(**_: Any) -> FlaskResponse:
         return to_flask_response(metadata_options_response())
 
-    return _named(view, "metadata_cors_options_handler")
+    return _named(view, "metadata_cors_options_handler", ("OPTIONS",))
 
 
 def streamable_http_handler(
