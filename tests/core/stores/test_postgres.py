@@ -24,7 +24,7 @@ def test_strings_that_broke_the_ts_store_round_trip_as_jsonb_strings(pg_table: s
     from psycopg import sql
 
     store = create_postgres_store(POSTGRES_URL, table_name=pg_table)
-    cases = {
+    cases: dict[str, str | int] = {
         "state_s": "6f1c2f9e-3c1b",
         "numeric_string": "123",
         "json_looking_string": '{"a":1}',
