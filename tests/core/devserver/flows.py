@@ -82,10 +82,14 @@ class OAuthClient:
         return {k: v for k, v in params.items() if v is not None}
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(urljoin(self.issuer + "/", url), allow_redirects=False, timeout=TIMEOUT, **kwargs)
+        return self.http.get(
+            urljoin(self.issuer + "/", url), allow_redirects=False, timeout=TIMEOUT, **kwargs
+        )
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.http.post(urljoin(self.issuer + "/", url), allow_redirects=False, timeout=TIMEOUT, **kwargs)
+        return self.http.post(
+            urljoin(self.issuer + "/", url), allow_redirects=False, timeout=TIMEOUT, **kwargs
+        )
 
     def authorize(self, challenge: str | None, *, username: str = "alice", **extra: Any) -> dict[str, str]:
         """Run /authorize (and the login and consent forms if shown); return the callback query."""
@@ -110,7 +114,7 @@ class OAuthClient:
             data.setdefault("client_id", self.client_id)
         return self.post("/token", data=data, auth=self.auth)
 
-    def exchange(self, code: str, verifier: str, **extra: Any) -> requests.Response:
+    def exchange(self, code: str, verifier: str | None, **extra: Any) -> requests.Response:
         return self.token(
             grant_type="authorization_code",
             code=code,

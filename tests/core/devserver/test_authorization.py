@@ -36,31 +36,40 @@ def test_login_and_consent_forms(interactive: RunningServer) -> None:
     first = client.get("/authorize", params=client.authorize_params(challenge, state="xyz"))
     assert first.status_code == 303
     cookie = first.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Domain" not in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Domain" not in cookie
     interaction = first.headers["Location"]
     assert interaction.startswith("/interaction/")
 
     login = client.get(interaction)
-    assert login.status_code == 200 and 'name="username"' in login.text
-    assert "test client" in login.text and "Development authorization server" in login.text
+    assert login.status_code == 200
+    assert 'name="username"' in login.text
+    assert "test client" in login.text
+    assert "Development authorization server" in login.text
     assert login.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in login.headers["Content-Security-Policy"]
 
     signed_in = client.post(
         interaction, data={"csrf_token": csrf_of(login.text), "action": "login", "username": "alice"}
     )
-    assert signed_in.status_code == 303 and signed_in.headers["Location"] == interaction
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == interaction
     assert client.http.cookies.get("mcp_devserver_session")
 
     consent = client.get(interaction)
-    assert consent.status_code == 200 and "Approve" in consent.text
-    assert "notes:read" in consent.text and RESOURCE in consent.text and "alice" in consent.text
+    assert consent.status_code == 200
+    assert "Approve" in consent.text
+    assert "notes:read" in consent.text
+    assert RESOURCE in consent.text
+    assert "alice" in consent.text
 
     done = client.post(interaction, data={"csrf_token": csrf_of(consent.text), "action": "approve"})
     assert done.status_code == 302
     callback = query_of(done.headers["Location"])
     assert done.headers["Location"].startswith(REDIRECT_URI)
-    assert callback["state"] == "xyz" and callback["iss"] == interactive.issuer
+    assert callback["state"] == "xyz"
+    assert callback["iss"] == interactive.issuer
 
     token = client.exchange(callback["code"], verifier)
     assert token.status_code == 200
@@ -69,7 +78,8 @@ def test_login_and_consent_forms(interactive: RunningServer) -> None:
     # Signed in already: the next authorization only asks for consent.
     again = client.get("/authorize", params=client.authorize_params(pkce()[1]))
     page = client.get(again.headers["Location"])
-    assert "Approve" in page.text and 'name="username"' not in page.text
+    assert "Approve" in page.text
+    assert 'name="username"' not in page.text
 
 
 def test_deny_redirects_access_denied_with_iss(interactive: RunningServer) -> None:
@@ -80,7 +90,8 @@ def test_deny_redirects_access_denied_with_iss(interactive: RunningServer) -> No
     denied = client.post(start.headers["Location"], data={"csrf_token": csrf_of(page.text), "action": "deny"})
     callback = query_of(denied.headers["Location"])
     assert callback["error"] == "access_denied"
-    assert callback["state"] == "d" and callback["iss"] == interactive.issuer
+    assert callback["state"] == "d"
+    assert callback["iss"] == interactive.issuer
     assert "code" not in callback
 
 
@@ -136,7 +147,9 @@ def test_prompt_none_without_session_is_login_required(interactive: RunningServe
         ({"code_challenge": "short"}, "code_challenge"),
     ],
 )
-def test_pkce_is_required_at_authorize(auto: RunningServer, extra: dict[str, object], description: str) -> None:
+def test_pkce_is_required_at_authorize(
+    auto: RunningServer, extra: dict[str, object], description: str
+) -> None:
     for public in (True, False):
         client = OAuthClient.register(auto.url, public=public)
         params = client.authorize_params(pkce()[1], state="p", **extra)
@@ -145,7 +158,8 @@ def test_pkce_is_required_at_authorize(auto: RunningServer, extra: dict[str, obj
         callback = query_of(response.headers["Location"])
         assert callback["error"] == "invalid_request"
         assert description in callback["error_description"]
-        assert callback["state"] == "p" and callback["iss"] == auto.issuer
+        assert callback["state"] == "p"
+        assert callback["iss"] == auto.issuer
         assert "code" not in callback
 
 
@@ -159,7 +173,9 @@ def test_pkce_is_required_at_authorize(auto: RunningServer, extra: dict[str, obj
         ({"response_type": "token"}, "unsupported_response_type"),
     ],
 )
-def test_bad_requests_are_redirected_with_errors(auto: RunningServer, extra: dict[str, object], error: str) -> None:
+def test_bad_requests_are_redirected_with_errors(
+    auto: RunningServer, extra: dict[str, object], error: str
+) -> None:
     client = OAuthClient.register(auto.url)
     response = client.get("/authorize", params=client.authorize_params(pkce()[1], **extra))
     assert response.status_code == 302

@@ -20,7 +20,8 @@ def test_metadata_documents(interactive: RunningServer, path: str) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     md = response.json()
     issuer = interactive.url
-    assert md["issuer"] == issuer and not issuer.endswith("/")
+    assert md["issuer"] == issuer
+    assert not issuer.endswith("/")
     assert issuer.startswith("http://127.0.0.1:")
     assert md["authorization_endpoint"] == f"{issuer}/authorize"
     assert md["token_endpoint"] == f"{issuer}/token"
@@ -32,7 +33,11 @@ def test_metadata_documents(interactive: RunningServer, path: str) -> None:
     assert md["authorization_response_iss_parameter_supported"] is True
     assert md["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert md["response_types_supported"] == ["code"]
-    assert md["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
+    assert md["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
     assert md["scopes_supported"] == ["notes:read", "notes:write", "offline_access"]
 
 
@@ -45,13 +50,17 @@ def test_both_discovery_paths_serve_the_same_document(interactive: RunningServer
 def test_jwks_publishes_only_the_public_key(interactive: RunningServer) -> None:
     jwks = requests.get(interactive.url + "/jwks", timeout=TIMEOUT).json()
     (key,) = jwks["keys"]
-    assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig" and key["kid"]
+    assert key["kty"] == "RSA"
+    assert key["alg"] == "RS256"
+    assert key["use"] == "sig"
+    assert key["kid"]
     assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
 
 
 def test_cors_preflight_and_wrong_method(interactive: RunningServer) -> None:
     pre = requests.options(interactive.url + "/token", timeout=TIMEOUT)
-    assert pre.status_code == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert pre.status_code == 204
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
     assert requests.get(interactive.url + "/token", timeout=TIMEOUT).status_code == 405
     assert requests.get(interactive.url + "/nope", timeout=TIMEOUT).status_code == 404
 
@@ -64,7 +73,8 @@ def test_register_confidential_client(interactive: RunningServer) -> None:
     response = register(interactive, {"redirect_uris": [REDIRECT_URI], "client_name": "Confidential"})
     assert response.status_code == 201
     body = response.json()
-    assert body["client_id"] and body["client_secret"]
+    assert body["client_id"]
+    assert body["client_secret"]
     assert body["client_secret_expires_at"] == 0
     assert body["token_endpoint_auth_method"] == "client_secret_basic"
     assert body["grant_types"] == ["authorization_code"]
@@ -86,7 +96,8 @@ def test_register_public_client_gets_no_secret(interactive: RunningServer) -> No
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert "client_secret" not in body and "client_secret_expires_at" not in body
+    assert "client_secret" not in body
+    assert "client_secret_expires_at" not in body
     assert body["token_endpoint_auth_method"] == "none"
     assert body["application_type"] == "native"
     assert body["scope"] == "notes:read"
@@ -106,7 +117,10 @@ def test_register_public_client_gets_no_secret(interactive: RunningServer) -> No
         ({"redirect_uris": "http://127.0.0.1/cb"}, "invalid_client_metadata"),
         ({"redirect_uris": [REDIRECT_URI], "scope": "admin"}, "invalid_client_metadata"),
         ({"redirect_uris": [REDIRECT_URI], "grant_types": ["password"]}, "invalid_client_metadata"),
-        ({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+        (
+            {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"},
+            "invalid_client_metadata",
+        ),
         ({"redirect_uris": [REDIRECT_URI], "application_type": "tv"}, "invalid_client_metadata"),
         (["not", "an", "object"], "invalid_client_metadata"),
     ],
@@ -135,7 +149,8 @@ def test_register_rejects_non_json(interactive: RunningServer) -> None:
 
 def test_register_client_python_api(interactive: RunningServer) -> None:
     info = interactive.app.register_client(redirect_uris=[REDIRECT_URI], client_name="API")
-    assert info["client_id"] and "client_secret" not in info
+    assert info["client_id"]
+    assert "client_secret" not in info
     secret = interactive.app.register_client(
         redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="client_secret_post"
     )

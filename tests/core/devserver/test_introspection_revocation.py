@@ -26,9 +26,13 @@ def test_introspection_of_access_and_refresh_tokens(auto: RunningServer) -> None
         "jti": claims["jti"],
     }
     rt = rs.post(
-        "/introspect", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}, auth=rs.auth
+        "/introspect",
+        data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=rs.auth,
     ).json()
-    assert rt["active"] is True and rt["aud"] == [RESOURCE] and rt["sub"] == "robot"
+    assert rt["active"] is True
+    assert rt["aud"] == [RESOURCE]
+    assert rt["sub"] == "robot"
     unknown = rs.post("/introspect", data={"token": "nope"}, auth=rs.auth).json()
     assert unknown == {"active": False}
 
@@ -37,7 +41,8 @@ def test_introspection_requires_client_authentication(auto: RunningServer) -> No
     client = OAuthClient.register(auto.url)
     tokens = client.tokens()
     anonymous = client.post("/introspect", data={"token": tokens["access_token"]})
-    assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_client"
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "invalid_client"
     public = client.post("/introspect", data={"token": tokens["access_token"], "client_id": client.client_id})
     assert public.status_code == 401
     rs = OAuthClient.register(auto.url, public=False)
@@ -52,7 +57,8 @@ def test_introspection_requires_client_authentication(auto: RunningServer) -> No
             "client_secret": post_auth.client_secret,
         },
     )
-    assert ok.status_code == 200 and ok.json()["active"] is True
+    assert ok.status_code == 200
+    assert ok.json()["active"] is True
 
 
 def test_revoking_an_access_token(auto: RunningServer) -> None:
@@ -73,7 +79,9 @@ def test_revoking_a_refresh_token_revokes_the_grant(auto: RunningServer) -> None
     tokens = client.tokens()
     rs = OAuthClient.register(auto.url, public=False)
     response = client.post(
-        "/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}, auth=client.auth
+        "/revoke",
+        data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=client.auth,
     )
     assert response.status_code == 200
     assert client.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
@@ -92,4 +100,5 @@ def test_revocation_rules(auto: RunningServer) -> None:
     assert foreign.status_code == 400
     assert client.refresh(tokens["refresh_token"]).status_code == 200
     missing = client.post("/revoke", data={"client_id": client.client_id})
-    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    assert missing.status_code == 400
+    assert missing.json()["error"] == "invalid_request"

@@ -32,7 +32,8 @@ def test_handle_lifecycle_and_explicit_issuer() -> None:
     app = DevAuthorizationServer("http://127.0.0.1:1/", scopes=["a"])
     assert app.issuer == "http://127.0.0.1:1"  # trailing slash stripped
     with app.serve() as running:
-        assert running.running and running.issuer == "http://127.0.0.1:1"
+        assert repr(running).endswith(" running>")
+        assert running.issuer == "http://127.0.0.1:1"
         assert running.url != running.issuer  # served elsewhere, issuer kept (e.g. behind a proxy)
         md = requests.get(running.url + "/.well-known/oauth-authorization-server", timeout=5).json()
         assert md["issuer"] == "http://127.0.0.1:1"
@@ -67,7 +68,17 @@ def test_ipv6_loopback() -> None:
 def test_cli_prints_ready_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_tools.cli", "dev-auth-server", "--port", "0", "--auto-approve", "--scope", "x:y"],
+        [
+            sys.executable,
+            "-m",
+            "mcp_tools.cli",
+            "dev-auth-server",
+            "--port",
+            "0",
+            "--auto-approve",
+            "--scope",
+            "x:y",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -84,9 +95,11 @@ def test_cli_prints_ready_and_stops_on_ctrl_c() -> None:
             if line.startswith("READY "):
                 issuer = line.split()[1]
                 break
-        assert issuer and issuer.startswith("http://127.0.0.1:")
+        assert issuer
+        assert issuer.startswith("http://127.0.0.1:")
         md = requests.get(issuer + "/.well-known/oauth-authorization-server", timeout=5).json()
-        assert md["issuer"] == issuer and md["scopes_supported"] == ["x:y", "offline_access"]
+        assert md["issuer"] == issuer
+        assert md["scopes_supported"] == ["x:y", "offline_access"]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
@@ -106,7 +119,8 @@ def test_cli_refuses_a_public_bind_address() -> None:
         timeout=20,
     )
     assert proc.returncode == 2
-    assert "loopback" in proc.stderr and "READY" not in proc.stdout
+    assert "loopback" in proc.stderr
+    assert "READY" not in proc.stdout
 
 
 def test_cli_without_subcommand_prints_help() -> None:

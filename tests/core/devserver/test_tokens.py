@@ -23,16 +23,22 @@ def test_access_token_is_an_rfc9068_jwt_for_the_resource(auto: RunningServer) ->
     client = OAuthClient.register(auto.url)
     before = int(time.time())
     token = client.tokens(scope="notes:read notes:write")
-    assert token["token_type"] == "Bearer" and token["expires_in"] == 300
-    assert token["scope"] == "notes:read notes:write" and token["refresh_token"]
+    assert token["token_type"] == "Bearer"
+    assert token["expires_in"] == 300
+    assert token["scope"] == "notes:read notes:write"
+    assert token["refresh_token"]
     header = header_of(token["access_token"])
-    assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
+    assert header["typ"] == "at+jwt"
+    assert header["alg"] == "RS256"
     assert header["kid"] == auto.app.jwks()["keys"][0]["kid"]
     claims = claims_of(token["access_token"])
     assert set(claims) == {"iss", "sub", "aud", "client_id", "scope", "jti", "iat", "exp"}
-    assert claims["iss"] == auto.issuer and claims["aud"] == RESOURCE
-    assert claims["client_id"] == client.client_id and claims["sub"] == "robot"
-    assert claims["exp"] - claims["iat"] == 300 and claims["iat"] >= before
+    assert claims["iss"] == auto.issuer
+    assert claims["aud"] == RESOURCE
+    assert claims["client_id"] == client.client_id
+    assert claims["sub"] == "robot"
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["iat"] >= before
 
 
 def test_token_verifies_with_the_resource_server_jwt_verifier(auto: RunningServer) -> None:
@@ -41,7 +47,8 @@ def test_token_verifies_with_the_resource_server_jwt_verifier(auto: RunningServe
     verifier = JWTVerifier(issuer=auto.issuer, audience=RESOURCE, jwks_uri=auto.url + "/jwks", typ="at+jwt")
     access = verifier.verify_token_sync(token)
     assert access is not None
-    assert access.subject == "robot" and access.client_id == client.client_id
+    assert access.subject == "robot"
+    assert access.client_id == client.client_id
     assert sorted(access.scopes) == ["notes:read", "notes:write"]
     wrong_audience = JWTVerifier(issuer=auto.issuer, audience=OTHER, jwks_uri=auto.url + "/jwks")
     assert wrong_audience.verify_token_sync(token) is None
@@ -62,7 +69,8 @@ def test_confidential_client_authenticates(auto: RunningServer) -> None:
             "resource": RESOURCE,
         },
     )
-    assert anonymous.status_code in (400, 401) and anonymous.json()["error"] == "invalid_client"
+    assert anonymous.status_code in (400, 401)
+    assert anonymous.json()["error"] == "invalid_client"
     assert client.exchange(code, verifier).status_code == 200
 
 
@@ -71,9 +79,11 @@ def test_wrong_or_missing_verifier_is_refused(auto: RunningServer) -> None:
     verifier, challenge = pkce()
     code = client.authorize(challenge)["code"]
     wrong = client.exchange(code, pkce()[0])
-    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
     missing = client.exchange(code, None)
-    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    assert missing.status_code == 400
+    assert missing.json()["error"] == "invalid_request"
     # Failed attempts do not consume the code: the right verifier still works once.
     assert client.exchange(code, verifier).status_code == 200
 
@@ -87,7 +97,8 @@ def test_code_replay_is_refused_and_revokes_the_tokens(auto: RunningServer) -> N
     tokens = first.json()
     assert introspect(auto, tokens["access_token"])["active"] is True
     replay = client.exchange(code, verifier)
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
     assert introspect(auto, tokens["access_token"]) == {"active": False}
     assert client.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
@@ -120,7 +131,8 @@ def test_resource_must_be_granted_at_the_token_endpoint(auto: RunningServer) -> 
         code_verifier=verifier,
         resource=OTHER,
     )
-    assert mismatch.status_code == 400 and mismatch.json()["error"] == "invalid_target"
+    assert mismatch.status_code == 400
+    assert mismatch.json()["error"] == "invalid_target"
     omitted = client.token(
         grant_type="authorization_code", code=code, redirect_uri=client.redirect_uri, code_verifier=verifier
     )
@@ -160,7 +172,8 @@ def test_refresh_rotates_and_keeps_the_audience(auto: RunningServer) -> None:
     assert body["refresh_token"] != first["refresh_token"]
     assert body["access_token"] != first["access_token"]
     claims = claims_of(body["access_token"])
-    assert claims["aud"] == RESOURCE and claims["sub"] == "robot"
+    assert claims["aud"] == RESOURCE
+    assert claims["sub"] == "robot"
     narrowed = client.refresh(body["refresh_token"], scope="notes:read").json()
     assert narrowed["scope"] == "notes:read"
     widened = client.refresh(narrowed["refresh_token"], scope="notes:read offline_access")
@@ -173,7 +186,8 @@ def test_refresh_resource_mismatch_is_invalid_target(auto: RunningServer) -> Non
     client = OAuthClient.register(auto.url)
     tokens = client.tokens()
     mismatch = client.refresh(tokens["refresh_token"], resource=OTHER)
-    assert mismatch.status_code == 400 and mismatch.json()["error"] == "invalid_target"
+    assert mismatch.status_code == 400
+    assert mismatch.json()["error"] == "invalid_target"
     assert client.refresh(tokens["refresh_token"], resource=RESOURCE).status_code == 200
 
 
@@ -183,7 +197,8 @@ def test_refresh_token_reuse_revokes_the_whole_grant(auto: RunningServer) -> Non
     second = client.refresh(first["refresh_token"]).json()
     third = client.refresh(second["refresh_token"]).json()
     reuse = client.refresh(first["refresh_token"])
-    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    assert reuse.status_code == 400
+    assert reuse.json()["error"] == "invalid_grant"
     # The newest refresh token and every access token of the grant are dead too.
     assert client.refresh(third["refresh_token"]).json()["error"] == "invalid_grant"
     for token in (first, second, third):
@@ -214,11 +229,16 @@ def test_default_resource_setting() -> None:
         verifier, challenge = pkce()
         code = client.authorize(challenge, resource=None, scope=None)["code"]
         token = client.token(
-            grant_type="authorization_code", code=code, redirect_uri=client.redirect_uri, code_verifier=verifier
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=client.redirect_uri,
+            code_verifier=verifier,
         ).json()
         assert claims_of(token["access_token"])["aud"] == OTHER
         assert claims_of(token["access_token"])["scope"] == "mcp"
-        refused = client.get("/authorize", params=client.authorize_params(pkce()[1], resource=RESOURCE, scope=None))
+        refused = client.get(
+            "/authorize", params=client.authorize_params(pkce()[1], resource=RESOURCE, scope=None)
+        )
         assert "error=invalid_target" in refused.headers["Location"]
 
 
@@ -229,7 +249,9 @@ def test_short_access_token_ttl() -> None:
         client = OAuthClient.register(running.url)
         token = client.tokens()
         assert token["expires_in"] == 1
-        verifier = JWTVerifier(issuer=running.issuer, audience=RESOURCE, jwks_uri=running.url + "/jwks", leeway=0)
+        verifier = JWTVerifier(
+            issuer=running.issuer, audience=RESOURCE, jwks_uri=running.url + "/jwks", leeway=0
+        )
         assert verifier.verify_token_sync(token["access_token"]) is not None
         time.sleep(2.1)
         assert verifier.verify_token_sync(token["access_token"]) is None

@@ -89,6 +89,9 @@ def _check_redirect_uri(uri: str) -> None:
 class _ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
     REGISTERED_CLAIMS: ClassVar[list[str]] = [*ClientMetadataClaims.REGISTERED_CLAIMS, "application_type"]
 
+    def validate_redirect_uris(self) -> None:
+        """Checked by :func:`_check_redirect_uri` (which also admits private-use schemes)."""
+
     def validate(self, now: Any = None, leeway: int = 0) -> None:
         super().validate(now, leeway)
         if self.get("application_type") not in (None, "web", "native"):
