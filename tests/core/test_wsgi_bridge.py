@@ -323,14 +323,14 @@ def test_body_chunks_stream_as_they_are_sent(bridges: Callable[..., AsgiBridge])
             await asyncio.sleep(0.2)
         await send({"type": "http.response.body", "body": b""})
 
-    start = time.monotonic()
     response = bridges(ticker).handle(make_environ(method="GET"))
+    start = time.monotonic()  # headers are in; the first chunk follows them at once
     arrivals = []
     for chunk in response:
         arrivals.append((chunk, time.monotonic() - start))
     response.close()
     assert [c for c, _ in arrivals] == [b"tick0", b"tick1", b"tick2"]
-    assert arrivals[0][1] < 0.15  # the first chunk did not wait for the rest
+    assert arrivals[0][1] < 0.1  # the first chunk did not wait for the rest
     assert arrivals[2][1] - arrivals[0][1] > 0.3
 
 
@@ -896,10 +896,14 @@ async def test_gunicorn_gthread_preload_fork_safety_and_streaming() -> None:
                 report = (await http.get(f"{base}/_bridge")).json()
                 seen[report["pid"]] = report
         assert proc.pid not in seen
+        assert any(report["running"] for report in seen.values())
         for pid, report in seen.items():
-            assert report["running"] is True
-            assert report["loop_pid"] == pid
-            assert len(report["loop_threads"]) == 1
+            if report["running"]:  # served MCP: a loop of its own, started in this process
+                assert report["loop_pid"] == pid
+                assert len(report["loop_threads"]) == 1
+            else:  # not yet asked: nothing inherited from the master, no thread
+                assert report["loop_pid"] is None
+                assert report["loop_threads"] == []
 
 
 @pytest.mark.slow
