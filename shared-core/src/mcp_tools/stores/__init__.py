@@ -7,6 +7,11 @@ these stores do not lose data: the fs store locks across threads and processes a
 atomically, the SQL stores keep ``created_at`` and quote identifiers, PostgreSQL round-trips
 strings, and unreachable servers fail fast with :class:`StoreUnavailable` instead of hanging.
 
+Besides ``read``/``write``, every store offers the three atomic operations the OAuth client
+flow relies on: ``take`` (read and delete in one step, for single-use ``state`` and PKCE
+verifiers), ``update`` (read-modify-write without lost updates, for session records) and
+``lock`` (a named lock shared across processes, to refresh a token once).
+
 Every store supports a per-key TTL on ``write``, optional encryption at rest
 (``encryption_keys=[...]``, see :class:`EncryptedStore`), and configuration from one URL
 (:func:`store_from_url`).
@@ -32,7 +37,14 @@ from __future__ import annotations
 from .aio import AsyncStore
 from .base import BaseStore, JsonInput, JsonValue, Store, StoreStats
 from .encryption import EncryptedStore, EncryptionKey, generate_encryption_key
-from .errors import StoreClosed, StoreCorrupted, StoreDecryptionError, StoreError, StoreUnavailable
+from .errors import (
+    StoreClosed,
+    StoreCorrupted,
+    StoreDecryptionError,
+    StoreError,
+    StoreLockTimeout,
+    StoreUnavailable,
+)
 from .fs import FsStore, create_fs_store
 from .memory import MemoryStore, create_memory_store
 from .postgres import PostgresStore, create_postgres_store
@@ -57,6 +69,7 @@ __all__ = [
     "StoreCorrupted",
     "StoreDecryptionError",
     "StoreError",
+    "StoreLockTimeout",
     "StoreStats",
     "StoreUnavailable",
     "create_fs_store",

@@ -11,6 +11,8 @@ threads) bounds the concurrency.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from types import TracebackType
@@ -18,7 +20,16 @@ from typing import Self
 
 import anyio.to_thread
 
-from .base import Duration, JsonInput, JsonValue, Store, StoreStats
+from .base import (
+    DEFAULT_LOCK_LEASE,
+    DEFAULT_LOCK_TIMEOUT,
+    Duration,
+    JsonInput,
+    JsonValue,
+    Store,
+    StoreStats,
+    Updater,
+)
 
 __all__ = ["AsyncStore"]
 
@@ -61,6 +72,35 @@ class AsyncStore:
     async def stats(self) -> StoreStats:
         """Async :meth:`Store.stats`."""
         return await anyio.to_thread.run_sync(self.sync.stats, limiter=self._limiter)
+
+    async def take(self, key: str) -> JsonValue:
+        """Async :meth:`Store.take` (atomic read-and-delete)."""
+        return await anyio.to_thread.run_sync(self.sync.take, key, limiter=self._limiter)
+
+    async def update(self, key: str, fn: Updater, ttl: Duration | None = None) -> JsonValue:
+        """Async :meth:`Store.update`; ``fn`` is a plain function and runs in the worker thread."""
+        return await anyio.to_thread.run_sync(partial(self.sync.update, key, fn, ttl), limiter=self._limiter)
+
+    @contextlib.asynccontextmanager
+    async def lock(
+        self, name: str, timeout: Duration = DEFAULT_LOCK_TIMEOUT, lease: Duration = DEFAULT_LOCK_LEASE
+    ) -> AsyncIterator[None]:
+        """``async with astore.lock(name):`` the store's named lock, acquired in a worker thread.
+
+        The event loop keeps running while the lock is awaited. Backends release the lock from
+        whichever thread exits the block, so holding it across ``await`` is fine.
+        """
+        manager = self.sync.lock(name, timeout, lease)
+        await anyio.to_thread.run_sync(manager.__enter__, limiter=self._limiter)
+        try:
+            yield
+        except BaseException as exc:
+            await anyio.to_thread.run_sync(
+                partial(manager.__exit__, type(exc), exc, exc.__traceback__), limiter=self._limiter
+            )
+            raise
+        else:
+            await anyio.to_thread.run_sync(partial(manager.__exit__, None, None, None), limiter=self._limiter)
 
     async def close(self) -> None:
         """Async :meth:`Store.close`."""

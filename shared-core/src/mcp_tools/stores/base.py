@@ -9,10 +9,11 @@ backend methods (``_read``, ``_write``, ...) then only touch storage.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, TypeAlias, runtime_checkable
@@ -20,12 +21,16 @@ from typing import Protocol, Self, TypeAlias, runtime_checkable
 from .errors import StoreClosed
 
 __all__ = [
+    "DEFAULT_LOCK_LEASE",
+    "DEFAULT_LOCK_TIMEOUT",
     "BaseStore",
     "JsonInput",
     "JsonValue",
     "Store",
     "StoreStats",
+    "Updater",
     "dumps_value",
+    "poll_for_lock",
 ]
 
 #: A JSON value as it comes back from a store: what :func:`json.loads` produces.
@@ -40,6 +45,16 @@ StoreStats: TypeAlias = dict[str, JsonValue]
 
 #: A duration: seconds as a number, or a :class:`~datetime.timedelta`.
 Duration: TypeAlias = float | timedelta
+
+#: The function given to :meth:`Store.update`: receives the current value (``None`` when the key
+#: is missing or expired) and returns the value to store. It may run more than once (optimistic
+#: backends retry on a conflicting write), so it must not have side effects.
+Updater: TypeAlias = "Callable[[JsonValue], JsonInput]"
+
+#: Defaults of :meth:`Store.lock`: how long to wait for the lock, and how long a holder that
+#: crashed keeps it (the lease; backends that release locks with the connection ignore it).
+DEFAULT_LOCK_TIMEOUT = 10.0
+DEFAULT_LOCK_LEASE = 30.0
 
 
 @runtime_checkable
@@ -80,6 +95,35 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and files. Idempotent; the store cannot be used afterwards."""
+        ...
+
+    def take(self, key: str) -> JsonValue:
+        """Atomically return the value under ``key`` and delete it (``None`` when missing or expired).
+
+        Of several concurrent callers (threads, processes, hosts) at most one gets the value: the
+        single-use read the OAuth flow needs for ``state_`` and ``pkce_verifier_`` entries.
+        """
+        ...
+
+    def update(self, key: str, fn: Updater, ttl: Duration | None = None) -> JsonValue:
+        """Replace the value under ``key`` with ``fn(current)`` without losing concurrent updates.
+
+        ``fn`` receives the current value (``None`` when missing) and returns the new one; the
+        read, ``fn`` and the write happen as one atomic step with respect to every other
+        ``update``, ``write``, ``take`` and ``delete`` of the key. Returns the stored value.
+        ``ttl`` as in :meth:`write`.
+        """
+        ...
+
+    def lock(
+        self, name: str, timeout: Duration = DEFAULT_LOCK_TIMEOUT, lease: Duration = DEFAULT_LOCK_LEASE
+    ) -> contextlib.AbstractContextManager[None]:
+        """A named mutual-exclusion lock shared by every process using the same storage.
+
+        ``with store.lock("refresh_<session>"):`` waits at most ``timeout`` seconds, then raises
+        :class:`~mcp_tools.stores.StoreLockTimeout`. ``lease`` bounds how long a crashed holder
+        can keep the lock where the backend cannot notice the crash itself (Redis, SQLite).
+        """
         ...
 
 
@@ -216,6 +260,48 @@ class BaseStore(abc.ABC):
             self._closed = True
         self._close()
 
+    def take(self, key: str) -> JsonValue:
+        """Atomically return the value under ``key`` and delete it; ``None`` when missing or expired.
+
+        Among concurrent callers on the same storage at most one receives the value, so a value
+        read with ``take`` is used once (OAuth ``state`` and PKCE verifiers).
+        """
+        self._check(key)
+        return self._take(key)
+
+    def update(self, key: str, fn: Updater, ttl: Duration | None = None) -> JsonValue:
+        """Store ``fn(current)`` under ``key`` as one atomic read-modify-write; return the new value.
+
+        ``fn`` gets the current value (``None`` when the key is missing or expired) and returns the
+        value to store. Concurrent updates of the key are serialised (by a lock or an optimistic
+        retry, depending on the backend), so none is lost; ``fn`` may therefore be called more than
+        once and must be free of side effects. ``ttl`` works as in :meth:`write`. An exception
+        raised by ``fn`` propagates and leaves the entry unchanged.
+        """
+        self._check(key)
+        seconds = self.default_ttl if ttl is None else to_seconds(ttl, "ttl")
+
+        def compute(current: JsonValue) -> str:
+            return dumps_value(fn(current), key)
+
+        return json.loads(self._update(key, compute, seconds))  # type: ignore[no-any-return]
+
+    def lock(
+        self, name: str, timeout: Duration = DEFAULT_LOCK_TIMEOUT, lease: Duration = DEFAULT_LOCK_LEASE
+    ) -> contextlib.AbstractContextManager[None]:
+        """A named lock shared by every process on the same storage (a context manager).
+
+        Waits up to ``timeout`` seconds and then raises :class:`~mcp_tools.stores.StoreLockTimeout`.
+        ``lease`` (seconds) is how long the lock survives a holder that died without releasing it,
+        on backends that cannot detect that (Redis, SQLite); hold the lock for less than that.
+        Locks are not re-entrant. Lock names live in their own namespace: they never appear in
+        :meth:`keys` and never collide with values.
+        """
+        self._check(name)
+        wait = to_seconds(timeout, "timeout")
+        hold = to_seconds(lease, "lease")
+        return self._lock(name, wait, hold)
+
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
@@ -267,3 +353,29 @@ class BaseStore(abc.ABC):
 
     @abc.abstractmethod
     def _close(self) -> None: ...
+
+    @abc.abstractmethod
+    def _take(self, key: str) -> JsonValue: ...
+
+    @abc.abstractmethod
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        """Atomically replace the value with ``compute(current)`` (JSON text); return that text."""
+
+    @abc.abstractmethod
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]: ...
+
+
+def poll_for_lock(acquire: Callable[[], bool], timeout: float, what: str) -> None:
+    """Call ``acquire`` until it returns ``True``, backing off up to 50 ms; raise on ``timeout``."""
+    import time
+
+    from .errors import StoreLockTimeout
+
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while not acquire():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StoreLockTimeout(f"could not acquire {what} within {timeout:g}s; another holder keeps it")
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)

@@ -16,8 +16,9 @@ copied from one key to another (say from one user's session to another's) is ref
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from .base import BaseStore, JsonValue, Store, StoreStats
@@ -168,6 +169,24 @@ class EncryptedStore(BaseStore):
 
     def _close(self) -> None:
         self.inner.close()
+
+    def _take(self, key: str) -> JsonValue:
+        return self._decrypt(key, self.inner.take(key))
+
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        produced: list[str] = []
+
+        def encrypted(stored: JsonValue) -> JsonValue:
+            text = compute(self._decrypt(key, stored))
+            produced.append(text)
+            return self._encrypt(key, text)
+
+        # The inner store's update supplies the atomicity; only plaintext is exchanged with ``compute``.
+        self.inner.update(key, encrypted, ttl)
+        return produced[-1]
+
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]:
+        return self.inner.lock(name, timeout, lease)
 
 
 def maybe_encrypt(

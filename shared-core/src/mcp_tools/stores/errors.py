@@ -8,7 +8,14 @@ rather than conditions of the storage.
 
 from __future__ import annotations
 
-__all__ = ["StoreClosed", "StoreCorrupted", "StoreDecryptionError", "StoreError", "StoreUnavailable"]
+__all__ = [
+    "StoreClosed",
+    "StoreCorrupted",
+    "StoreDecryptionError",
+    "StoreError",
+    "StoreLockTimeout",
+    "StoreUnavailable",
+]
 
 
 class StoreError(Exception):
@@ -49,3 +56,11 @@ class StoreDecryptionError(StoreError):
 
 class StoreClosed(StoreError):
     """The store was used after :meth:`close`."""
+
+
+class StoreLockTimeout(StoreError):
+    """A :meth:`~mcp_tools.stores.BaseStore.lock` was not acquired within its timeout.
+
+    Another request (possibly in another process) holds the lock; retry later, or raise the
+    timeout if the protected work legitimately takes longer.
+    """

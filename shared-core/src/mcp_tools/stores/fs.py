@@ -28,12 +28,13 @@ single-host deployments (hundreds to a few thousand keys). POSIX only (it needs 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -47,6 +48,7 @@ from .base import (
     human_size,
     iso_timestamp,
     parse_timestamp,
+    poll_for_lock,
     utcnow,
 )
 from .encryption import EncryptionKey, maybe_encrypt
@@ -247,21 +249,8 @@ class FsStore(BaseStore):
         return entry.get("value")
 
     def _write(self, key: str, value_json: str, ttl: float | None) -> None:
-        value = json.loads(value_json)
         with self._locked():
-            data, texts = self._load_with_texts()
-            now = utcnow()
-            stamp = iso_timestamp(now)
-            old = data.get(key)
-            created = stamp
-            if old is not None and _live(old, now) and isinstance(old.get("created_at"), str):
-                created = old["created_at"]
-            entry: dict[str, Any] = {"value": value, "created_at": created, "updated_at": stamp}
-            if ttl is not None:
-                entry["expires_at"] = iso_timestamp(now + timedelta(seconds=ttl))
-            data[key] = entry
-            texts.pop(key, None)
-            self._save(_file_text(data, texts))
+            self._write_unlocked(key, value_json, ttl)
 
     def _delete(self, key: str) -> bool:
         with self._locked():
@@ -321,6 +310,71 @@ class FsStore(BaseStore):
 
     def _close(self) -> None:
         """Nothing to release: the file is opened per operation."""
+
+    def _take(self, key: str) -> JsonValue:
+        with self._locked():
+            data, texts = self._load_with_texts()
+            entry = data.pop(key, None)
+            if entry is None:
+                return None
+            texts.pop(key, None)
+            self._save(_file_text(data, texts))
+            return entry.get("value") if _live(entry, utcnow()) else None
+
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        with self._locked():
+            data, _texts = self._load_with_texts()
+            now = utcnow()
+            old = data.get(key)
+            live = old is not None and _live(old, now)
+            text = compute(old.get("value") if live and old is not None else None)
+            self._write_unlocked(key, text, ttl)
+            return text
+
+    def _write_unlocked(self, key: str, value_json: str, ttl: float | None) -> None:
+        data, texts = self._load_with_texts()
+        now = utcnow()
+        stamp = iso_timestamp(now)
+        old = data.get(key)
+        created = stamp
+        if old is not None and _live(old, now) and isinstance(old.get("created_at"), str):
+            created = old["created_at"]
+        entry: dict[str, Any] = {"value": json.loads(value_json), "created_at": created, "updated_at": stamp}
+        if ttl is not None:
+            entry["expires_at"] = iso_timestamp(now + timedelta(seconds=ttl))
+        data[key] = entry
+        texts.pop(key, None)
+        self._save(_file_text(data, texts))
+
+    @contextlib.contextmanager
+    def _lock_cm(self, name: str, timeout: float) -> Iterator[None]:
+        import fcntl
+
+        directory = self.path.with_name(self.path.name + ".locks")
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:40]
+            fd = os.open(directory / digest, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open lock file in {directory}: {exc.strerror or exc}") from None
+
+        def acquire() -> bool:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        try:
+            # flock locks belong to the open file description, so threads of one process that
+            # open the file separately exclude each other too; the OS drops the lock if we die.
+            poll_for_lock(acquire, timeout, f"lock {name!r} of {self.path}")
+            yield
+        finally:
+            os.close(fd)
+
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]:
+        return self._lock_cm(name, timeout)
 
 
 def create_fs_store(

@@ -26,14 +26,15 @@ connections are discarded and the operation is retried once on a fresh connectio
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._identifiers import check_table_name
-from .base import BaseStore, Duration, JsonValue, StoreStats
+from .base import BaseStore, Duration, JsonValue, StoreStats, poll_for_lock
 from .encryption import EncryptionKey, maybe_encrypt
 from .errors import StoreError, StoreUnavailable
 
@@ -144,6 +145,15 @@ class PostgresStore(BaseStore):
             "OR created_at < NOW() - %s::double precision * INTERVAL '1 second'"
         ).format(t=table)
         self._sql_count = sql.SQL("SELECT count(*) FROM {t} WHERE {live}").format(t=table, live=live)
+        self._sql_take = sql.SQL("DELETE FROM {t} WHERE key = %s RETURNING value, {live}").format(
+            t=table, live=live
+        )
+        self._sql_read_for_update = sql.SQL("SELECT value, {live} FROM {t} WHERE key = %s FOR UPDATE").format(
+            t=table, live=live
+        )
+        # Advisory-lock namespaces (the two-int4 key space): one for update(), one for lock().
+        self._update_ns = f"mcp_tools:update:{self.table_name}"
+        self._lock_ns = f"mcp_tools:lock:{self.table_name}"
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -255,6 +265,64 @@ class PostgresStore(BaseStore):
             "db_info": f"PostgreSQL {version}",
             "table_name": self.table_name,
         }
+
+    def _take(self, key: str) -> JsonValue:
+        row = self._run(lambda c: c.execute(self._sql_take, (key,)).fetchone(), key)
+        return row[0] if row is not None and row[1] else None
+
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        def update(conn: psycopg.Connection[Any]) -> str:
+            with conn.transaction():
+                # The advisory lock serialises updates of this key even while the row does not
+                # exist yet (FOR UPDATE alone locks nothing then); FOR UPDATE also holds off a
+                # concurrent plain write of an existing row until we commit.
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (self._update_ns, key)
+                )
+                row = conn.execute(self._sql_read_for_update, (key,)).fetchone()
+                current: JsonValue = row[0] if row is not None and row[1] else None
+                text = compute(current)
+                conn.execute(self._sql_write, (key, text, ttl))
+                return text
+
+        return self._run(update, key)
+
+    @contextlib.contextmanager
+    def _lock_cm(self, name: str, timeout: float) -> Iterator[None]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        # A session-level advisory lock, held on one pooled connection for the duration of the
+        # block; PostgreSQL releases it by itself if this process or its connection dies.
+        pool = self._get_pool()
+        keys = (self._lock_ns, name)
+        try:
+            with pool.connection(timeout=self.connect_timeout) as conn:
+                self._ensure_schema(conn)
+
+                def acquire() -> bool:
+                    row = conn.execute(
+                        "SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))", keys
+                    ).fetchone()
+                    return bool(row and row[0])
+
+                poll_for_lock(acquire, timeout, f"lock {name!r} on PostgreSQL at {self.endpoint}")
+                try:
+                    yield
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", keys)
+        except PoolTimeout:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self.endpoint} is unreachable: no connection within "
+                f"connect_timeout={self.connect_timeout:g}s"
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self.endpoint} failed while holding lock {name!r}: {exc}"
+            ) from None
+
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]:
+        return self._lock_cm(name, timeout)
 
     def _close(self) -> None:
         with self._pool_lock:

@@ -15,7 +15,9 @@ restart), never after a timeout, so the time to fail stays bounded by the timeou
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,6 +30,7 @@ from .base import (
     StoreStats,
     iso_timestamp,
     parse_timestamp,
+    poll_for_lock,
     utcnow,
 )
 from .encryption import EncryptionKey, maybe_encrypt
@@ -62,6 +65,17 @@ else
 end
 return 1
 """
+
+
+# KEYS[1] = lock key; ARGV[1] = holder token. Deletes the lock only if we still hold it.
+_UNLOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+_UPDATE_ATTEMPTS = 50
 
 
 def _glob_escape(text: str) -> str:
@@ -155,6 +169,7 @@ class RedisStore(BaseStore):
         else:
             self.endpoint = f"{conn_kwargs.get('host', 'localhost')}:{conn_kwargs.get('port', 6379)}"
         self._write_script = client.register_script(_WRITE_SCRIPT)
+        self._unlock_script = client.register_script(_UNLOCK_SCRIPT)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -284,6 +299,81 @@ class RedisStore(BaseStore):
             "redis_info": f"Redis {server.get('redis_version', '?')}",
             "key_prefix": self.key_prefix,
         }
+
+    def _take(self, key: str) -> JsonValue:
+        full = self._full(key)
+        raw = self._call(lambda c: _as_bytes(c.getdel(full)))  # GETDEL: Redis >= 6.2
+        return None if raw is None else self._unwrap(key, raw)
+
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        full = self._full(key)
+        errors = self._errors
+
+        def attempt(client: redis_lib.Redis) -> str | None:
+            # Optimistic: WATCH the key, read, compute, then MULTI/EXEC the write; EXEC fails
+            # (WatchError) if anyone changed the key in between, and we start over.
+            with client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(full)  # type: ignore[no-untyped-call]
+                    raw = _as_bytes(pipe.get(full))
+                    current = None if raw is None else self._unwrap(key, raw)
+                    now = iso_timestamp(utcnow())
+                    created = now
+                    if raw is not None:
+                        with contextlib.suppress(ValueError):
+                            doc = json.loads(raw)
+                            if _is_wrapper(doc) and isinstance(doc.get("created_at"), str):
+                                created = doc["created_at"]
+                    text = compute(current)
+                    record = (
+                        '{"value":'
+                        + text
+                        + ',"created_at":'
+                        + json.dumps(created)
+                        + ',"updated_at":"'
+                        + now
+                        + '"}'
+                    )
+                    pipe.multi()
+                    if ttl is None:
+                        pipe.set(full, record)
+                    else:
+                        pipe.set(full, record, px=max(1, round(ttl * 1000)))
+                    pipe.execute()
+                    return text
+                except errors.WatchError:
+                    return None
+
+        for _ in range(_UPDATE_ATTEMPTS):
+            result = self._call(attempt)
+            if result is not None:
+                return result
+        raise StoreError(
+            f"Redis at {self.endpoint}: key {self.key_prefix + key!r} kept changing; gave up after "
+            f"{_UPDATE_ATTEMPTS} optimistic update attempts"
+        )
+
+    def _lock_key(self, name: str) -> bytes:
+        # Outside key_prefix + "..." space used for values, so keys() and cleanup never see it.
+        return ("__lock__:" + self.key_prefix + name).encode("utf-8")
+
+    @contextlib.contextmanager
+    def _lock_cm(self, name: str, timeout: float, lease: float) -> Iterator[None]:
+        full = self._lock_key(name)
+        token = secrets.token_hex(16)
+        lease_ms = max(1, round(lease * 1000))
+
+        def acquire() -> bool:
+            return bool(self._call(lambda c: c.set(full, token, nx=True, px=lease_ms)))
+
+        poll_for_lock(acquire, timeout, f"lock {name!r} on Redis at {self.endpoint}")
+        try:
+            yield
+        finally:
+            self._call(lambda c: self._unlock_script(keys=[full], args=[token], client=c))
+
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]:
+        return self._lock_cm(name, timeout, lease)
 
     def _close(self) -> None:
         if self._owns_client:

@@ -21,18 +21,21 @@ safely; a new database file is created with mode 0600. Each thread gets its own 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from ._identifiers import check_table_name
-from .base import BaseStore, Duration, JsonValue, StoreStats, human_size, utcnow
+from .base import BaseStore, Duration, JsonValue, StoreStats, human_size, poll_for_lock, utcnow
 from .encryption import EncryptionKey, maybe_encrypt
 from .errors import StoreCorrupted, StoreError, StoreUnavailable
 
@@ -98,6 +101,22 @@ class SqliteStore(BaseStore):
             f"DELETE FROM {t} WHERE (expires_at IS NOT NULL AND expires_at <= ?) OR created_at < ?"  # noqa: S608
         )
         self._sql_count = f"SELECT count(*) FROM {t} WHERE expires_at IS NULL OR expires_at > ?"  # noqa: S608
+        self._sql_take = (
+            f"DELETE FROM {t} WHERE key = ? RETURNING value, (expires_at IS NULL OR expires_at > ?)"  # noqa: S608
+        )
+        # Named locks live in a side table "<table>__locks" (name, holder token, lease end as Unix time).
+        self.locks_table = f"{self.table_name}__locks"
+        lt = f'"{self.locks_table}"'
+        self._sql_lock_schema = (
+            f"CREATE TABLE IF NOT EXISTS {lt} "
+            "(name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL)"
+        )
+        self._sql_lock_acquire = (
+            f"INSERT INTO {lt} (name, token, expires_at) VALUES (?1, ?2, ?3) "  # noqa: S608
+            f"ON CONFLICT (name) DO UPDATE SET token = ?2, expires_at = ?3 WHERE {lt}.expires_at <= ?4 "
+            "RETURNING token"
+        )
+        self._sql_lock_release = f"DELETE FROM {lt} WHERE name = ? AND token = ?"  # noqa: S608
         # Open now, as the TS store does: a bad path fails at construction, not at the first request.
         self._run(lambda conn: None)
 
@@ -140,6 +159,7 @@ class SqliteStore(BaseStore):
                 if "duplicate column" not in str(exc):  # another process added it first
                     raise
         conn.execute(f'CREATE INDEX IF NOT EXISTS "idx_{self.table_name}_created_at" ON {t} (created_at)')
+        conn.execute(self._sql_lock_schema)
 
     def _conn(self) -> sqlite3.Connection:
         if self._pid != os.getpid():
@@ -232,6 +252,69 @@ class SqliteStore(BaseStore):
             "db_path": str(self.path),
             "table_name": self.table_name,
         }
+
+    def _take(self, key: str) -> JsonValue:
+        now = _stamp(utcnow())
+        row = self._run(lambda c: c.execute(self._sql_take, (key, now)).fetchone())
+        if row is None or not row[1]:
+            return None
+        try:
+            return json.loads(row[0])  # type: ignore[no-any-return]
+        except (TypeError, json.JSONDecodeError):
+            raise StoreCorrupted(
+                f"SQLite database {self.path}: the value of key {key!r} is not JSON text",
+                path=str(self.path),
+                key=key,
+            ) from None
+
+    def _update(self, key: str, compute: Callable[[JsonValue], str], ttl: float | None) -> str:
+        def update(conn: sqlite3.Connection) -> str:
+            # BEGIN IMMEDIATE takes the database's write lock before the read, so no other writer
+            # (thread or process) can change the row between our read and our write.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                now = utcnow()
+                row = conn.execute(self._sql_read, (key, _stamp(now))).fetchone()
+                current: JsonValue = None
+                if row is not None:
+                    try:
+                        current = json.loads(row[0])
+                    except (TypeError, json.JSONDecodeError):
+                        raise StoreCorrupted(
+                            f"SQLite database {self.path}: the value of key {key!r} is not JSON text",
+                            path=str(self.path),
+                            key=key,
+                        ) from None
+                text = compute(current)
+                stamp = _stamp(now)
+                expires = None if ttl is None else _stamp(now + timedelta(seconds=ttl))
+                conn.execute(self._sql_write, (key, text, stamp, stamp, expires))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return text
+
+        return self._run(update)
+
+    @contextlib.contextmanager
+    def _lock_cm(self, name: str, timeout: float, lease: float) -> Iterator[None]:
+        token = secrets.token_hex(16)
+
+        def acquire() -> bool:
+            now = time.time()
+            params = (name, token, now + lease, now)
+            row = self._run(lambda c: c.execute(self._sql_lock_acquire, params).fetchone())
+            return row is not None and row[0] == token
+
+        poll_for_lock(acquire, timeout, f"lock {name!r} in {self.path}")
+        try:
+            yield
+        finally:
+            self._run(lambda c: c.execute(self._sql_lock_release, (name, token)))
+
+    def _lock(self, name: str, timeout: float, lease: float) -> contextlib.AbstractContextManager[None]:
+        return self._lock_cm(name, timeout, lease)
 
     def _close(self) -> None:
         with self._conn_lock:
