@@ -6,6 +6,7 @@ machine and runs the same sessions CI runs.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 
@@ -105,3 +106,24 @@ def build(session: nox.Session) -> None:
         session.run("python", "-m", "build", "--outdir", str(dist), path)
     session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
     session.run("python", "scripts/check_dists.py", str(dist))
+
+
+BENCH_DEPS = ["fastmcp==4.2.3", "matplotlib>=3.8", "httpx2", "uvicorn>=0.30", "gunicorn>=22"]
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput and latency of every adapter against the bare SDK and fastmcp (not run by CI).
+
+    Load comes from ``wrk`` (Debian's package; installed with apt-get when missing and root).
+    Results go to benchmarks/results/ (markdown, JSON, PNG). ``nox -s bench -- --quick`` for a
+    short smoke run; other arguments are passed to ``benchmarks/run.py``.
+    """
+    install_family(session, *BENCH_DEPS)
+    if shutil.which("wrk") is None:
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+            install = "apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)"
+            session.run("sh", "-c", install, external=True)
+        else:
+            session.log("wrk not found: falling back to the Python load generator (noisier)")
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,0 +1,1 @@
+"""Benchmarks of mcp-tools (``nox -s bench``); not part of any distribution."""

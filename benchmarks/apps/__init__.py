@@ -1,0 +1,1 @@
+"""One small app per contender, each importable by uvicorn or gunicorn (see ``benchmarks/run.py``)."""
