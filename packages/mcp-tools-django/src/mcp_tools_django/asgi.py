@@ -65,6 +65,7 @@ class McpAsgiApplication:
         self._task_group: anyio.abc.TaskGroup | None = None
         self._lock: anyio.Lock | None = None
         self._stop_current: anyio.Event | None = None
+        self._running: McpEndpoint | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -93,7 +94,7 @@ class McpAsgiApplication:
             refused = json_response(error, status=421)
             await send_response(send, refused)
             return
-        if not endpoint.running and self._task_group is not None:
+        if endpoint is not self._running and self._task_group is not None:
             await self.start(endpoint)
         await endpoint(scope, receive, send)
 
@@ -102,39 +103,51 @@ class McpAsgiApplication:
         if self._task_group is None or self._lock is None:
             raise RuntimeError("the ASGI lifespan is not running")
         async with self._lock:
-            if endpoint.running:
+            if endpoint is self._running:
                 return
+            if endpoint.running:
+                raise RuntimeError(
+                    "this MCP endpoint is already running in another event loop of this process "
+                    "(two ASGI applications, or the WSGI bridge, serving the same MCP_TOOLS?)"
+                )
             if self._stop_current is not None:
                 self._stop_current.set()
             stop = self._stop_current = anyio.Event()
 
             async def run(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
                 async with endpoint.run():
+                    self._running = endpoint
                     task_status.started()
-                    await stop.wait()
+                    try:
+                        await stop.wait()
+                    finally:
+                        if self._running is endpoint:
+                            self._running = None
 
             await self._task_group.start(run)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
-        async with anyio.create_task_group() as group, contextlib.AsyncExitStack() as stack:
+        failure: Exception | None = None
+        async with anyio.create_task_group() as group:
             self._task_group, self._lock = group, anyio.Lock()
-            try:
-                await self.start(get_resource_server().endpoint)
-                if self.lifespan is not None:
-                    await stack.enter_async_context(self.lifespan())
-            except Exception as exc:
-                logger.exception("MCP endpoint start-up failed")
-                group.cancel_scope.cancel()
-                self._task_group = None
-                await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-                return
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            assert message["type"] == "lifespan.shutdown"
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    await self.start(get_resource_server().endpoint)
+                    if self.lifespan is not None:
+                        await stack.enter_async_context(self.lifespan())
+                except Exception as exc:
+                    failure = exc
+                else:
+                    await send({"type": "lifespan.startup.complete"})
+                    message = await receive()
+                    assert message["type"] == "lifespan.shutdown"
             self._task_group = None
-            group.cancel_scope.cancel()
+            group.cancel_scope.cancel()  # stops the endpoint(s) started here
+        if failure is not None:
+            await send({"type": "lifespan.startup.failed", "message": f"{type(failure).__name__}: {failure}"})
+            raise failure  # as Starlette does: the server reports it and stops
         await send({"type": "lifespan.shutdown.complete"})
 
 

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import WSGIRequest
@@ -94,16 +95,24 @@ def _environ(request: HttpRequest) -> dict[str, Any]:
 
 
 def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBase:
-    """Serve one MCP request from synchronous Django code through ``endpoint``."""
+    """Serve one MCP request from synchronous Django code through ``endpoint``.
+
+    Under WSGI the SDK runs behind the bridge. Under ASGI, when the wrapper's lifespan already
+    runs the endpoint on the serving loop, the request is handed to that loop instead (one
+    endpoint cannot run in two loops); otherwise the bridge is used, with a warning.
+    """
     global _warned_asgi
     if not host_allowed(request.META.get("HTTP_HOST")):
         return host_refused_response()
-    if isinstance(request, ASGIRequest) and not _warned_asgi:
-        _warned_asgi = True
-        logger.warning(
-            "the MCP endpoint is served by a sync Django view under ASGI (a thread hop per request); "
-            "serve the project with mcp_tools_django.asgi.get_asgi_application() instead"
-        )
+    if isinstance(request, ASGIRequest):
+        if endpoint.endpoint.running and not endpoint.bridge.running:
+            return async_to_sync(_serve_asgi)(request, endpoint.endpoint)
+        if not _warned_asgi:
+            _warned_asgi = True
+            logger.warning(
+                "the MCP endpoint is served through the WSGI bridge under ASGI; serve the project "
+                "with mcp_tools_django.asgi.get_asgi_application() to avoid the thread hop"
+            )
     body = request.read(endpoint.endpoint.max_request_body_size + 1)
     return to_django_response(endpoint.handle(_environ(request), to_core_request(request, body=body)))
 

@@ -1,0 +1,33 @@
+"""The adapter contract, served by Django under WSGI (the bridge) and under ASGI (the wrapper)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from mcp_tools_django import conf
+from mcp_tools_django.asgi import get_asgi_application
+from tests.contract.spec import ORIGIN
+from tests.contract.suite import AdapterContract
+from tests.django.clients import AsgiContractClient, DjangoWsgiContractClient
+
+
+class TestDjangoWsgiContract(AdapterContract):
+    @pytest.fixture
+    def client(self) -> DjangoWsgiContractClient:
+        return DjangoWsgiContractClient()
+
+
+@pytest.fixture(scope="module")
+def asgi_client() -> Iterator[TestClient]:
+    conf.reload()  # a fresh endpoint: the WSGI bridge may be running the previous one
+    with TestClient(get_asgi_application(), base_url=ORIGIN) as client:
+        yield client
+
+
+class TestDjangoAsgiContract(AdapterContract):
+    @pytest.fixture
+    def client(self, asgi_client: TestClient) -> AsgiContractClient:
+        return AsgiContractClient(asgi_client)
