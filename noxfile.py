@@ -75,9 +75,12 @@ def tests_flask(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-django")
-def tests_django(session: nox.Session) -> None:
-    """Tests of mcp-tools-django."""
+@nox.parametrize("django", ["latest", "4.2"])
+def tests_django(session: nox.Session, django: str) -> None:
+    """Tests of mcp-tools-django, against the latest Django and the previous LTS (4.2)."""
     install_family(session)
+    spec = ">=4.2" if django == "latest" else f"~={django}.0"
+    session.install("--upgrade", f"django{spec}")
     run_pytest(session, "tests/django")
 
 
@@ -92,7 +95,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the four src/ trees."""
-    install_family(session, "mypy>=1.11", "types-requests")
+    install_family(session, "mypy>=1.11", "types-requests", "django-stubs")
     session.run("mypy", "--strict", *SRC_TREES)
 
 
