@@ -23,6 +23,7 @@ Tokens are never logged and never appear in exception messages.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -50,6 +51,8 @@ T = TypeVar("T")
 
 #: Tokens longer than this many characters are refused without any work.
 MAX_TOKEN_LENGTH = 8192
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 class TokenVerificationUnavailable(Exception):
@@ -80,7 +83,8 @@ def plausible_token(token: object) -> bool:
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return False
-    return all(33 <= ord(ch) <= 126 for ch in token)
+    # One regex match, not a per-character loop: this runs on every request.
+    return _VISIBLE_ASCII.fullmatch(token) is not None
 
 
 def _resume(first: OutboundRequest, flow: Flow[T]) -> Flow[T]:
@@ -186,7 +190,10 @@ class TokenCache:
 
     Keys are the SHA-256 digest of the token, so the cache's key space never holds raw
     tokens. Each entry carries its own absolute expiry (seconds on ``clock``); the least
-    recently used entry is evicted when ``max_entries`` is reached.
+    recently used entry is evicted when ``max_entries`` is reached. An entry may also carry
+    a ``tag`` (any object, compared by identity): :meth:`get` with another tag is a miss, so
+    a JWT verified with one key set is never reused once the key set has been replaced.
+    Only successful verifications are ever put here.
     """
 
     def __init__(self, max_entries: int, clock: Callable[[], float]) -> None:
@@ -195,30 +202,31 @@ class TokenCache:
         self._max = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, AccessToken]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, AccessToken, object]] = OrderedDict()
 
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
-    def get(self, token: str) -> AccessToken | None:
+    def get(self, token: str, tag: object = None) -> AccessToken | None:
         key = self.digest(token)
+        now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry[0] <= self._clock():
+            if entry[0] <= now or entry[2] is not tag:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, token: str, value: AccessToken, until: float) -> None:
+    def put(self, token: str, value: AccessToken, until: float, tag: object = None) -> None:
         if until <= self._clock():
             return
         key = self.digest(token)
         with self._lock:
-            self._entries[key] = (until, value)
+            self._entries[key] = (until, value, tag)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)

@@ -41,7 +41,7 @@ from mcp.server.auth.provider import AccessToken
 
 from mcp_tools._outbound import Flow, OutboundRequest
 
-from .base import McpTokenVerifier, TokenVerificationUnavailable, fetch_flow, is_number
+from .base import McpTokenVerifier, TokenCache, TokenVerificationUnavailable, fetch_flow, is_number
 
 __all__ = ["DEFAULT_ALGORITHMS", "JWTVerifier", "KeysInput"]
 
@@ -361,11 +361,15 @@ class _JWTCore:
         timeout: float,
         clock: Callable[[], float],
         jwks_headers: Mapping[str, str] | None = None,
+        cache_ttl: float = 300.0,
+        max_cache_entries: int = 4096,
     ) -> None:
         if (jwks_uri is None) == (keys is None):
             raise ValueError("give exactly one of jwks_uri or keys")
         if leeway < 0:
             raise ValueError("leeway must not be negative")
+        if cache_ttl < 0:
+            raise ValueError("cache_ttl must not be negative")
         self.issuer = issuer
         if audience is None:
             self.audiences: tuple[str, ...] | None = None
@@ -387,6 +391,8 @@ class _JWTCore:
             headers=dict(jwks_headers or {}),
             clock=clock,
         )
+        self.cache_ttl = cache_ttl
+        self.cache = TokenCache(max_cache_entries, clock)
 
     def _candidates(self, keys: list[Key], header: _Header) -> list[Key]:
         kty, curves = _ALGORITHM_KEYS[header.alg]
@@ -405,17 +411,24 @@ class _JWTCore:
         return out
 
     def verify_flow(self, token: str) -> Flow[AccessToken | None]:
+        keys = yield from self.keys.current()
+        if self.cache_ttl > 0:
+            # A token verified earlier with this very key set (the list object is replaced
+            # whenever the JWKS is refetched) is answered from the cache until its exp.
+            cached = self.cache.get(token, tag=keys)
+            if cached is not None:
+                return cached
         header = _parse_header(token)
         if header is None or header.alg not in self.algorithms:
             return None
         if self.typ is not None and (header.typ is None or _media_type(header.typ) != self.typ):
             return None
-        keys = yield from self.keys.current()
         candidates = self._candidates(keys, header)
         if not candidates:
             refreshed = yield from self.keys.refetch_for_unknown_key()
             if refreshed is None:
                 return None
+            keys = refreshed
             candidates = self._candidates(refreshed, header)
         claims: dict[str, Any] | None = None
         for key in candidates[:4]:
@@ -427,7 +440,12 @@ class _JWTCore:
             break
         if claims is None:
             return None
-        return self.access_token(token, claims)
+        access = self.access_token(token, claims)
+        if access is not None and self.cache_ttl > 0 and access.expires_at is not None:
+            # Only successes are cached, never past exp nor longer than cache_ttl.
+            until = min(float(access.expires_at), self.clock() + self.cache_ttl)
+            self.cache.put(token, access, until, tag=keys)
+        return access
 
     def access_token(self, token: str, claims: dict[str, Any]) -> AccessToken | None:
         """Check the claims of a signature-verified token; ``None`` if unacceptable."""
@@ -499,6 +517,11 @@ class JWTVerifier(McpTokenVerifier):
         timeout: seconds for each JWKS request.
         clock: returns the current Unix time; injectable for tests.
         session, http_client: optional ``requests.Session`` / ``httpx2.AsyncClient``.
+        cache_ttl: seconds a successfully verified token is answered from memory without
+            checking its signature again (0 disables). An entry never outlives the token's
+            ``exp``, is dropped as soon as the key set is refetched, and is keyed by the
+            SHA-256 digest of the token; refused tokens are never cached.
+        max_cache_entries: bound on cached tokens (least recently used evicted).
 
     Raises :class:`TokenVerificationUnavailable` when keys are needed and the JWKS endpoint
     cannot deliver them. Once keys are cached, an outage does not stop verification with
@@ -521,6 +544,8 @@ class JWTVerifier(McpTokenVerifier):
         clock: Callable[[], float] = time.time,
         session: Any = None,
         http_client: Any = None,
+        cache_ttl: float = 300.0,
+        max_cache_entries: int = 4096,
     ) -> None:
         super().__init__(session=session, http_client=http_client)
         if not isinstance(issuer, str) or not issuer:
@@ -537,6 +562,8 @@ class JWTVerifier(McpTokenVerifier):
             jwks_min_refetch_interval=jwks_min_refetch_interval,
             timeout=timeout,
             clock=clock,
+            cache_ttl=cache_ttl,
+            max_cache_entries=max_cache_entries,
         )
 
     @property
@@ -552,6 +579,11 @@ class JWTVerifier(McpTokenVerifier):
     @property
     def algorithms(self) -> tuple[str, ...]:
         return self._core.algorithms
+
+    @property
+    def cache(self) -> TokenCache:
+        """The cache of verified tokens (see ``cache_ttl``)."""
+        return self._core.cache
 
     @property
     def jwks_fetch_count(self) -> int:
