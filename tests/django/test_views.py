@@ -337,3 +337,23 @@ def test_same_json_from_wsgi_and_asgi() -> None:
     assert wsgi_result.json() == asgi_result.json()
     assert wsgi_result.json()["result"]["content"][0]["text"] == "héllo"
     assert wsgi_result.headers["content-type"] == asgi_result.headers["content-type"]
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_body_limit_is_the_endpoints_not_djangos(kind: str) -> None:
+    # 3 MB is above Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) but within the endpoint's 4 MiB
+    big = tool_call_body("echo", {"text": "x" * 3_000_000})
+    too_big = tool_call_body("echo", {"text": "x" * (4 * 1024 * 1024)})
+    conf.reload()
+    if kind == "wsgi":
+        client: Any = DjangoWsgiContractClient()
+        ok = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=big)
+        refused = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=too_big)
+    else:
+        with TestClient(get_asgi_application(), base_url=ORIGIN) as raw:
+            client = AsgiContractClient(raw)
+            ok = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=big)
+            refused = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=too_big)
+    assert ok.status == 200, ok.body[:200]
+    assert len(ok.json()["result"]["content"][0]["text"]) == 3_000_000
+    assert refused.status == 413

@@ -153,7 +153,9 @@ mcp_async_view.csrf_exempt = True  # type: ignore[attr-defined]
 
 async def _serve_asgi(request: ASGIRequest, endpoint: McpEndpoint) -> HttpResponseBase:
     """Run ``endpoint`` on this event loop; return when its headers are known, then stream."""
-    body: bytes | None = request.body
+    # read(), not .body: DATA_UPLOAD_MAX_MEMORY_SIZE must not cap MCP bodies (the endpoint's
+    # own limit answers 413)
+    body: bytes | None = request.read(endpoint.max_request_body_size + 1)
     sender, receiver = anyio.create_memory_object_stream[Message](16)
 
     async def receive() -> Message:
