@@ -1,0 +1,71 @@
+"""Every code sample in the documentation runs.
+
+One test per page. The page's ``python`` blocks run in order in one namespace, doctest blocks
+as doctests, in a fresh Python process (``tests/docs/run_page.py``) so that a page may
+configure Django or set environment variables. Blocks marked ``<!-- skip: reason -->`` are
+not run; the terminal summary counts the executed blocks and lists every skipped block with
+its reason. The marker syntax is described in ``tests/docs/snippets.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.docs.snippets import ROOT, documentation_files, parse
+
+PAGES = documentation_files()
+RESULTS: dict[str, list[dict[str, object]]] = {"ran": [], "skipped": []}
+# Ambient credentials must not change what a sample does.
+SCRUBBED = ("CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_API_URL", "CLERK_FRONTEND_API_URL")
+
+
+def _page_id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_every_page_is_collected() -> None:
+    names = {p.name for p in PAGES}
+    assert {"index.md", "server-metadata.md", "security.md", "README.md"} <= names
+
+
+def test_markers_are_well_formed() -> None:
+    """parse() raises on a skip marker without a reason or one that is not before a python fence."""
+    for page in PAGES:
+        for block in parse(page):
+            if block.skip_reason is not None:
+                assert len(block.skip_reason) >= 10, f"{block.location}: give a real reason for the skip"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_page_samples_run(page: Path) -> None:
+    if not parse(page):
+        pytest.skip("no Python samples on this page")
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    with tempfile.TemporaryDirectory(prefix="mcp-tools-docs-") as scratch:
+        out = Path(scratch) / "report.json"
+        work = Path(scratch) / "work"
+        work.mkdir()
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.docs.run_page", str(page), str(out)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if proc.returncode != 0 or not out.exists():
+            pytest.fail(f"the page runner crashed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        report = json.loads(out.read_text(encoding="utf-8"))
+    RESULTS["ran"] += report["ran"]
+    RESULTS["skipped"] += report["skipped"]
+    if report["failure"]:
+        pytest.fail(f"{report['failure']}\n--- output ---\n{proc.stdout}{proc.stderr}", pytrace=False)
