@@ -191,7 +191,7 @@ def test_protected_resource_handler_clerk(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_protected_resource_handler_clerk_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLERK_PUBLISHABLE_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="CLERK_PUBLISHABLE_KEY"):
+    with pytest.raises(ConfigurationError, match="CLERK_PUBLISHABLE_KEY"):
         protected_resource_handler_clerk()
 
 

@@ -7,23 +7,17 @@ setting: everything is passed in. ``mcp_auth`` / ``mcp_auth_clerk`` (decorators)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from mcp_tools.http import json_response
-from mcp_tools.server.clerk_metadata import generate_clerk_protected_resource_metadata
+from mcp_tools.http import Request, Response
+from mcp_tools.server import handlers
 from mcp_tools.server.endpoint import McpEndpoint, ServerSource
-from mcp_tools.server.metadata import generate_protected_resource_metadata
-from mcp_tools.server.resource import resolve_resource_url
 from mcp_tools.server.resource_server import (
-    ClerkAuthorizationServerMetadata,
     McpResourceServer,
-    metadata_options_response,
-    metadata_response,
 )
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.wsgi import WsgiMcpEndpoint
@@ -40,10 +34,12 @@ __all__ = [
 View = Callable[[HttpRequest], HttpResponseBase]
 
 
-def _check_resource_source(resource_url: str | None, trust_proxy: bool) -> None:
-    """Fail when the view is created, not per request, if no resource URL can be had."""
-    if resource_url is not None or not trust_proxy:
-        resolve_resource_url(resource_url, None, trust_proxy=False)
+def _wrap(handler: Callable[[Request], Response]) -> View:
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponseBase:
+        return to_django_response(handler(to_core_request(request)))
+
+    return view
 
 
 def protected_resource_handler(
@@ -54,23 +50,13 @@ def protected_resource_handler(
     trust_proxy: bool = False,
     mcp_path: str = "/mcp",
 ) -> View:
-    """A view returning TS-compatible protected resource metadata for ``auth_server_url``.
-
-    ``resource`` is ``resource_url``; it is derived from the request (never with its query
-    string) only with ``trust_proxy=True``.
-    """
-    _check_resource_source(resource_url, trust_proxy)
-
-    @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponseBase:
-        core = to_core_request(request)
-        if core.method == "OPTIONS":
-            return to_django_response(metadata_options_response())
-        resource = resolve_resource_url(resource_url, core, trust_proxy=trust_proxy, mcp_path=mcp_path)
-        document = generate_protected_resource_metadata(auth_server_url, resource, properties)
-        return to_django_response(metadata_response(document))
-
-    return view
+    """A view returning TS-compatible protected resource metadata for ``auth_server_url``;
+    see :func:`mcp_tools.server.handlers.protected_resource_handler`."""
+    return _wrap(
+        handlers.protected_resource_handler(
+            auth_server_url, properties, resource_url=resource_url, trust_proxy=trust_proxy, mcp_path=mcp_path
+        )
+    )
 
 
 def protected_resource_handler_clerk(
@@ -84,53 +70,30 @@ def protected_resource_handler_clerk(
 ) -> View:
     """As :func:`protected_resource_handler`, with the Clerk instance as authorization server
     (key from ``publishable_key`` or the ``env_var`` environment variable, read now)."""
-    key = publishable_key or os.environ.get(env_var)
-    if not key:
-        raise RuntimeError(f"{env_var} environment variable is required (or pass publishable_key=)")
-    _check_resource_source(resource_url, trust_proxy)
-
-    @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponseBase:
-        core = to_core_request(request)
-        if core.method == "OPTIONS":
-            return to_django_response(metadata_options_response())
-        resource = resolve_resource_url(resource_url, core, trust_proxy=trust_proxy, mcp_path=mcp_path)
-        document = generate_clerk_protected_resource_metadata(key, resource, properties)
-        return to_django_response(metadata_response(document))
-
-    return view
+    return _wrap(
+        handlers.protected_resource_handler_clerk(
+            properties,
+            publishable_key=publishable_key,
+            resource_url=resource_url,
+            trust_proxy=trust_proxy,
+            mcp_path=mcp_path,
+            env_var=env_var,
+        )
+    )
 
 
 def auth_server_metadata_handler_clerk(
     publishable_key: str | None = None, *, env_var: str = "CLERK_PUBLISHABLE_KEY", cache_ttl: float = 300.0
 ) -> View:
     """A view proxying the Clerk instance's RFC 8414 metadata (cached; 502 when unavailable)."""
-    source = ClerkAuthorizationServerMetadata(publishable_key, env_var=env_var, cache_ttl=cache_ttl)
-
-    @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponseBase:
-        if request.method == "OPTIONS":
-            return to_django_response(metadata_options_response())
-        try:
-            return to_django_response(metadata_response(source.get_sync()))
-        except Exception:
-            unavailable = {
-                "error": "temporarily_unavailable",
-                "error_description": "authorization server metadata is unavailable",
-            }
-            return to_django_response(json_response(unavailable, status=502))
-
-    return view
+    return _wrap(
+        handlers.auth_server_metadata_handler_clerk(publishable_key, env_var=env_var, cache_ttl=cache_ttl)
+    )
 
 
 def metadata_cors_options_handler() -> View:
     """A view for ``OPTIONS`` on metadata routes: 200 with the TS package's CORS headers."""
-
-    @csrf_exempt
-    def view(_request: HttpRequest) -> HttpResponseBase:
-        return to_django_response(metadata_options_response())
-
-    return view
+    return _wrap(handlers.metadata_cors_options_handler())
 
 
 class McpView:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,19 +13,15 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http import EventStore
 from starlette.routing import Route
 
-from mcp_tools.http import Headers, Request, Response, json_response
+from mcp_tools.http import Headers, Request, Response
+from mcp_tools.server import handlers
 from mcp_tools.server.bearer import BearerGuard
-from mcp_tools.server.clerk_metadata import generate_clerk_protected_resource_metadata
 from mcp_tools.server.endpoint import McpEndpoint, ServerSource
-from mcp_tools.server.metadata import generate_protected_resource_metadata, protected_resource_metadata_url
-from mcp_tools.server.resource import resolve_resource_url
+from mcp_tools.server.metadata import protected_resource_metadata_url
 from mcp_tools.server.resource_server import (
     AUTHORIZATION_SERVER_METADATA_PATH,
     AuthorizationServerMetadataSource,
-    ClerkAuthorizationServerMetadata,
     McpResourceServer,
-    metadata_options_response,
-    metadata_response,
 )
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.verifiers.clerk import ClerkTokenVerifier
@@ -167,10 +162,11 @@ def create_mcp_router(
 # -- TS-named building blocks for hand-wired routes -----------------------------------------------
 
 
-def _check_resource_source(resource_url: str | None, trust_proxy: bool) -> None:
-    """Fail when the handler is created, not per request, if no resource URL can be had."""
-    if resource_url is not None or not trust_proxy:
-        resolve_resource_url(resource_url, None, trust_proxy=False)
+def _wrap(handler: Callable[[Request], Response]) -> Handler:
+    async def endpoint(request: FastAPIRequest) -> FastAPIResponse:
+        return to_fastapi_response(handler(await to_core_request(request)))
+
+    return endpoint
 
 
 def protected_resource_handler(
@@ -181,21 +177,14 @@ def protected_resource_handler(
     trust_proxy: bool = False,
     mcp_path: str = "/mcp",
 ) -> Handler:
-    """A route handler returning TS-compatible protected resource metadata.
-
-    Unlike the TS package, ``resource`` is the configured ``resource_url``; it is derived
-    from the request only with ``trust_proxy=True`` and never carries the query string.
-    """
-    _check_resource_source(resource_url, trust_proxy)
-
-    async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        resource = resolve_resource_url(
-            resource_url, await to_core_request(request), trust_proxy=trust_proxy, mcp_path=mcp_path
+    """A route handler returning TS-compatible protected resource metadata; see
+    :func:`mcp_tools.server.handlers.protected_resource_handler` (``resource`` is the configured
+    URL, derived from forwarded headers only with ``trust_proxy=True``, never with the query)."""
+    return _wrap(
+        handlers.protected_resource_handler(
+            auth_server_url, properties, resource_url=resource_url, trust_proxy=trust_proxy, mcp_path=mcp_path
         )
-        document = generate_protected_resource_metadata(auth_server_url, resource, properties)
-        return to_fastapi_response(metadata_response(document))
-
-    return handler
+    )
 
 
 def protected_resource_handler_clerk(
@@ -212,54 +201,35 @@ def protected_resource_handler_clerk(
     The publishable key comes from ``publishable_key`` or the ``env_var`` environment variable
     (read when the handler is created, so a missing key fails at start-up, not per request).
     """
-    key = publishable_key or os.environ.get(env_var)
-    if not key:
-        raise RuntimeError(f"{env_var} environment variable is required (or pass publishable_key=)")
-    _check_resource_source(resource_url, trust_proxy)
-
-    async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        resource = resolve_resource_url(
-            resource_url, await to_core_request(request), trust_proxy=trust_proxy, mcp_path=mcp_path
+    return _wrap(
+        handlers.protected_resource_handler_clerk(
+            properties,
+            publishable_key=publishable_key,
+            resource_url=resource_url,
+            trust_proxy=trust_proxy,
+            mcp_path=mcp_path,
+            env_var=env_var,
         )
-        document = generate_clerk_protected_resource_metadata(key, resource, properties)
-        return to_fastapi_response(metadata_response(document))
-
-    return handler
+    )
 
 
 def auth_server_metadata_handler_clerk(
     publishable_key: str | None = None, *, env_var: str = "CLERK_PUBLISHABLE_KEY", cache_ttl: float = 300.0
 ) -> Handler:
     """A route handler proxying the Clerk instance's RFC 8414 metadata (cached, status-checked)."""
-    source = ClerkAuthorizationServerMetadata(publishable_key, env_var=env_var, cache_ttl=cache_ttl)
+    handler = handlers.auth_server_metadata_handler_clerk(
+        publishable_key, env_var=env_var, cache_ttl=cache_ttl
+    )
 
-    async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        core = await to_core_request(request)
-        if core.method == "OPTIONS":
-            return to_fastapi_response(metadata_options_response())
-        try:
-            return to_fastapi_response(metadata_response(await source.get()))
-        except Exception:
-            return to_fastapi_response(
-                json_response(
-                    {
-                        "error": "temporarily_unavailable",
-                        "error_description": "authorization server metadata is unavailable",
-                    },
-                    status=502,
-                )
-            )
+    async def endpoint(request: FastAPIRequest) -> FastAPIResponse:
+        return to_fastapi_response(await handler.acall(await to_core_request(request)))
 
-    return handler
+    return endpoint
 
 
 def metadata_cors_options_handler() -> Handler:
     """A handler for ``OPTIONS`` on metadata routes: 200 with the TS package's CORS headers."""
-
-    async def handler(_request: FastAPIRequest) -> FastAPIResponse:
-        return to_fastapi_response(metadata_options_response())
-
-    return handler
+    return _wrap(handlers.metadata_cors_options_handler())
 
 
 class McpAuthError(HTTPException):

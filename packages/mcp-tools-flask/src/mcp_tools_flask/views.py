@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -22,16 +21,12 @@ from werkzeug.local import LocalProxy
 
 from mcp_tools.asgi import body_too_large_response
 from mcp_tools.http import Headers, Request, Response, json_response
+from mcp_tools.server import handlers
 from mcp_tools.server.bearer import AuthResult, BearerGuard
-from mcp_tools.server.clerk_metadata import generate_clerk_protected_resource_metadata
 from mcp_tools.server.endpoint import ServerSource
-from mcp_tools.server.metadata import generate_protected_resource_metadata, protected_resource_metadata_url
-from mcp_tools.server.resource import resolve_resource_url
+from mcp_tools.server.metadata import protected_resource_metadata_url
 from mcp_tools.server.resource_server import (
-    ClerkAuthorizationServerMetadata,
     McpResourceServer,
-    metadata_options_response,
-    metadata_response,
 )
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.verifiers.clerk import ClerkTokenVerifier
@@ -258,9 +253,13 @@ def _named(view: View, name: str, methods: Sequence[str] = ("GET", "HEAD", "OPTI
     return view
 
 
-def _check_resource_source(resource_url: str | None, trust_proxy: bool) -> None:
-    if resource_url is not None or not trust_proxy:
-        resolve_resource_url(resource_url, None, trust_proxy=False)
+def _wrap(
+    handler: Callable[[Request], Response], name: str, methods: Sequence[str] = ("GET", "HEAD", "OPTIONS")
+) -> View:
+    def view(**_: Any) -> FlaskResponse:
+        return to_flask_response(handler(to_core_request(include_body=False)))
+
+    return _named(view, name, methods)
 
 
 def protected_resource_handler(
@@ -271,23 +270,12 @@ def protected_resource_handler(
     trust_proxy: bool = False,
     mcp_path: str = "/mcp",
 ) -> View:
-    """A view returning TS-compatible protected resource metadata (``GET`` and ``OPTIONS``).
-
-    ``resource`` is the configured ``resource_url``; with ``trust_proxy=True`` and no URL it is
-    derived from forwarded headers, never from the request's path or query.
-    """
-    _check_resource_source(resource_url, trust_proxy)
-
-    def view(**_: Any) -> FlaskResponse:
-        core = to_core_request(include_body=False)
-        if core.method == "OPTIONS":
-            return to_flask_response(metadata_options_response())
-        resource = resolve_resource_url(resource_url, core, trust_proxy=trust_proxy, mcp_path=mcp_path)
-        return to_flask_response(
-            metadata_response(generate_protected_resource_metadata(auth_server_url, resource, properties))
-        )
-
-    return _named(view, "protected_resource_handler")
+    """A view returning TS-compatible protected resource metadata (``GET`` and ``OPTIONS``);
+    see :func:`mcp_tools.server.handlers.protected_resource_handler`."""
+    handler = handlers.protected_resource_handler(
+        auth_server_url, properties, resource_url=resource_url, trust_proxy=trust_proxy, mcp_path=mcp_path
+    )
+    return _wrap(handler, "protected_resource_handler")
 
 
 def protected_resource_handler_clerk(
@@ -299,58 +287,32 @@ def protected_resource_handler_clerk(
     mcp_path: str = "/mcp",
     env_var: str = "CLERK_PUBLISHABLE_KEY",
 ) -> View:
-    """As :func:`protected_resource_handler`, with the Clerk instance as authorization server.
-
-    The publishable key is read when the view is created, so a missing key fails at start-up.
-    """
-    key = publishable_key or os.environ.get(env_var)
-    if not key:
-        raise RuntimeError(f"{env_var} environment variable is required (or pass publishable_key=)")
-    _check_resource_source(resource_url, trust_proxy)
-
-    def view(**_: Any) -> FlaskResponse:
-        core = to_core_request(include_body=False)
-        if core.method == "OPTIONS":
-            return to_flask_response(metadata_options_response())
-        resource = resolve_resource_url(resource_url, core, trust_proxy=trust_proxy, mcp_path=mcp_path)
-        document = generate_clerk_protected_resource_metadata(key, resource, properties)
-        return to_flask_response(metadata_response(document))
-
-    return _named(view, "protected_resource_handler_clerk")
+    """As :func:`protected_resource_handler`, with the Clerk instance as authorization server
+    (key read when the view is created); see the core handler of the same name."""
+    handler = handlers.protected_resource_handler_clerk(
+        properties,
+        publishable_key=publishable_key,
+        resource_url=resource_url,
+        trust_proxy=trust_proxy,
+        mcp_path=mcp_path,
+        env_var=env_var,
+    )
+    return _wrap(handler, "protected_resource_handler_clerk")
 
 
 def auth_server_metadata_handler_clerk(
     publishable_key: str | None = None, *, env_var: str = "CLERK_PUBLISHABLE_KEY", cache_ttl: float = 300.0
 ) -> View:
     """A view proxying the Clerk instance's RFC 8414 metadata (cached; 502 when unavailable)."""
-    source = ClerkAuthorizationServerMetadata(publishable_key, env_var=env_var, cache_ttl=cache_ttl)
-
-    def view(**_: Any) -> FlaskResponse:
-        if request.method == "OPTIONS":
-            return to_flask_response(metadata_options_response())
-        try:
-            return to_flask_response(metadata_response(source.get_sync()))
-        except Exception:
-            return to_flask_response(
-                json_response(
-                    {
-                        "error": "temporarily_unavailable",
-                        "error_description": "authorization server metadata is unavailable",
-                    },
-                    status=502,
-                )
-            )
-
-    return _named(view, "auth_server_metadata_handler_clerk")
+    handler = handlers.auth_server_metadata_handler_clerk(
+        publishable_key, env_var=env_var, cache_ttl=cache_ttl
+    )
+    return _wrap(handler, "auth_server_metadata_handler_clerk")
 
 
 def metadata_cors_options_handler() -> View:
     """A view for ``OPTIONS`` on metadata routes: 200 with the TS package's CORS headers."""
-
-    def view(**_: Any) -> FlaskResponse:
-        return to_flask_response(metadata_options_response())
-
-    return _named(view, "metadata_cors_options_handler", ("OPTIONS",))
+    return _wrap(handlers.metadata_cors_options_handler(), "metadata_cors_options_handler", ("OPTIONS",))
 
 
 def streamable_http_handler(

@@ -51,8 +51,11 @@ __all__ = [
     "AuthorizationServerMetadataSource",
     "ClerkAuthorizationServerMetadata",
     "McpResourceServer",
+    "aserve_metadata_source",
     "metadata_options_response",
     "metadata_response",
+    "method_not_allowed",
+    "serve_metadata_source",
 ]
 
 logger = logging.getLogger("mcp_tools.server")
@@ -82,7 +85,7 @@ def metadata_options_response() -> Response:
     return Response(status=200, headers=list(cors_headers.items()))
 
 
-def _method_not_allowed(allowed: str) -> Response:
+def method_not_allowed(allowed: str) -> Response:
     return json_response(
         {"error": "method_not_allowed", "error_description": f"use {allowed}"},
         status=405,
@@ -191,50 +194,70 @@ class McpResourceServer:
         if request.method == "OPTIONS":
             return metadata_options_response()
         if request.method not in ("GET", "HEAD"):
-            return _method_not_allowed("GET, HEAD, OPTIONS")
+            return method_not_allowed("GET, HEAD, OPTIONS")
         return metadata_response(self.document)
-
-    def _as_metadata_error(self, exc: Exception) -> Response:
-        logger.warning("authorization server metadata unavailable: %s", exc)
-        return json_response(
-            {
-                "error": "temporarily_unavailable",
-                "error_description": "authorization server metadata is unavailable",
-            },
-            status=502,
-        )
 
     def handle_authorization_server(self, request: Request) -> Response:
         """``/.well-known/oauth-authorization-server`` from synchronous code."""
-        source = self.authorization_server_metadata
-        if request.method == "OPTIONS":
-            return metadata_options_response()
-        if request.method not in ("GET", "HEAD"):
-            return _method_not_allowed("GET, HEAD, OPTIONS")
-        if source is None:
-            return json_response({"error": "not_found"}, status=404)
-        if isinstance(source, Mapping):
-            return metadata_response(source)
-        try:
-            return metadata_response(source.get_sync())
-        except Exception as exc:  # reported as 502, never a 500
-            return self._as_metadata_error(exc)
+        return serve_metadata_source(request, self.authorization_server_metadata)
 
     async def ahandle_authorization_server(self, request: Request) -> Response:
         """``/.well-known/oauth-authorization-server`` from asynchronous code."""
-        source = self.authorization_server_metadata
-        if request.method == "OPTIONS":
-            return metadata_options_response()
-        if request.method not in ("GET", "HEAD"):
-            return _method_not_allowed("GET, HEAD, OPTIONS")
-        if source is None:
-            return json_response({"error": "not_found"}, status=404)
-        if isinstance(source, Mapping):
-            return metadata_response(source)
-        try:
-            return metadata_response(await source.get())
-        except Exception as exc:  # reported as 502, never a 500
-            return self._as_metadata_error(exc)
+        return await aserve_metadata_source(request, self.authorization_server_metadata)
+
+
+def _metadata_preamble(request: Request, source: object) -> Response | None:
+    """The answers that need no document: preflight, wrong method, nothing configured."""
+    if request.method == "OPTIONS":
+        return metadata_options_response()
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed("GET, HEAD, OPTIONS")
+    if source is None:
+        return json_response({"error": "not_found"}, status=404)
+    return None
+
+
+def _metadata_unavailable(exc: Exception) -> Response:
+    logger.warning("authorization server metadata unavailable: %s", exc)
+    return json_response(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "authorization server metadata is unavailable",
+        },
+        status=502,
+    )
+
+
+def serve_metadata_source(
+    request: Request, source: Mapping[str, Any] | AuthorizationServerMetadataSource | None
+) -> Response:
+    """Serve RFC 8414 metadata from a document or a source (sync); a failing source gives 502."""
+    early = _metadata_preamble(request, source)
+    if early is not None:
+        return early
+    if isinstance(source, Mapping):
+        return metadata_response(source)
+    assert source is not None
+    try:
+        return metadata_response(source.get_sync())
+    except Exception as exc:  # reported as 502, never a 500
+        return _metadata_unavailable(exc)
+
+
+async def aserve_metadata_source(
+    request: Request, source: Mapping[str, Any] | AuthorizationServerMetadataSource | None
+) -> Response:
+    """The asynchronous twin of :func:`serve_metadata_source`."""
+    early = _metadata_preamble(request, source)
+    if early is not None:
+        return early
+    if isinstance(source, Mapping):
+        return metadata_response(source)
+    assert source is not None
+    try:
+        return metadata_response(await source.get())
+    except Exception as exc:  # reported as 502, never a 500
+        return _metadata_unavailable(exc)
 
 
 class ClerkAuthorizationServerMetadata:
