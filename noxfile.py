@@ -13,7 +13,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint", "typecheck", "build"]
+nox.options.sessions = ["tests", "lint", "typecheck", "build", "docs"]
 
 ROOT = pathlib.Path(__file__).parent
 CORE = "shared-core"
@@ -109,6 +109,29 @@ def build(session: nox.Session) -> None:
         session.run("python", "-m", "build", "--outdir", str(dist), path)
     session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
     session.run("python", "scripts/check_dists.py", str(dist))
+
+
+DOCS_DEPS = [
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocstrings[python]==1.0.8",
+    "mkdocstrings-python==2.0.11",
+]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site with ``mkdocs build --strict`` into site/, then run every code sample in the docs.
+
+    ``nox -s docs -- serve`` previews the site on http://127.0.0.1:8000 instead.
+    """
+    install_family(session, *DOCS_DEPS)
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner is not a build warning
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+        return
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env=env)
+    session.run("pytest", "tests/docs", *session.posargs)
 
 
 BENCH_DEPS = ["fastmcp==4.2.3", "matplotlib>=3.8", "httpx2", "uvicorn>=0.30", "gunicorn>=22"]

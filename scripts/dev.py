@@ -17,7 +17,7 @@ import venv
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOOLS_VENV = ROOT / ".venv-dev"
-CI_SESSIONS = ["tests", "lint", "typecheck", "build"]
+CI_SESSIONS = ["tests", "lint", "typecheck", "build", "docs"]
 
 
 def tools_python() -> pathlib.Path:

@@ -26,9 +26,9 @@ def run_script(block: Block, namespace: dict[str, object]) -> None:
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     code = compile(block.code, block.location, "exec", flags=flags, dont_inherit=True)
     if code.co_flags & inspect.CO_COROUTINE:
-        asyncio.run(eval(code, namespace))  # noqa: S307 - our own documentation samples
+        asyncio.run(eval(code, namespace))
     else:
-        exec(code, namespace)  # noqa: S102 - our own documentation samples
+        exec(code, namespace)
 
 
 def run_doctest(block: Block, namespace: dict[str, object]) -> str | None:
@@ -46,9 +46,9 @@ def run_page(path: Path) -> dict[str, object]:
     module.__file__ = str(path)
     sys.modules[module.__name__] = module  # dataclasses and pickle look the module up
     namespace = module.__dict__
-    report: dict[str, object] = {"ran": [], "skipped": [], "failure": None}
-    ran: list[dict[str, object]] = report["ran"]  # type: ignore[assignment]
-    skipped: list[dict[str, object]] = report["skipped"]  # type: ignore[assignment]
+    ran: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = []
+    report: dict[str, object] = {"ran": ran, "skipped": skipped, "failure": None}
     for block in parse(path):
         if block.skip_reason is not None:
             skipped.append({"location": block.location, "reason": block.skip_reason})
