@@ -3,7 +3,9 @@
 The logic lives in ``mcp_tools`` (the ``mcp-tools-core`` distribution); this package converts
 Starlette requests and responses, registers routes on an :class:`fastapi.APIRouter`, and
 starts the SDK's session manager in the router's lifespan (which FastAPI merges with the
-app's own lifespan on ``include_router``).
+app's own lifespan on ``include_router``). For the client side (connecting to other MCP
+servers) it offers ``connect_handler``, ``redirect_to_authorization`` and
+``complete_oauth_handler`` (see ``mcp_tools_fastapi.client_views``).
 
 Quick start::
 
@@ -17,6 +19,7 @@ Quick start::
 
 from __future__ import annotations
 
+from mcp_tools_fastapi.client_views import complete_oauth_handler, connect_handler, redirect_to_authorization
 from mcp_tools_fastapi.router import (
     McpAuthError,
     McpRouter,
@@ -37,6 +40,8 @@ __all__ = [
     "McpAuthError",
     "McpRouter",
     "auth_server_metadata_handler_clerk",
+    "complete_oauth_handler",
+    "connect_handler",
     "create_mcp_router",
     "mcp_auth",
     "mcp_auth_clerk",
@@ -44,6 +49,7 @@ __all__ = [
     "metadata_cors_options_handler",
     "protected_resource_handler",
     "protected_resource_handler_clerk",
+    "redirect_to_authorization",
     "streamable_http_handler",
     "to_core_request",
     "to_fastapi_response",

@@ -1,0 +1,144 @@
+"""FastAPI views for the client side: start a connection (redirect) and finish it (callback).
+
+The logic is in :mod:`mcp_tools.client`; these views convert requests and responses and set or
+read the signed browser-binding cookie. Typical wiring::
+
+    store = store_from_url(os.environ["MCP_STORE_URL"], encryption_keys=[...])
+    SECRET = os.environ["APP_SECRET"]
+
+    app.add_api_route("/mcp/connect", connect_handler(
+        store, secret=SECRET, oauth_redirect_url="https://app.example.com/oauth/callback",
+        mcp_client_name="My App", mcp_client_version="1.0"), methods=["GET"])
+
+    async def connected(client: McpClient, request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie("mcp_session", client.session_id, httponly=True, secure=True)
+        return response
+
+    app.add_api_route("/oauth/callback", complete_oauth_handler(store, connected, secret=SECRET))
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request as FastAPIRequest
+from fastapi import Response as FastAPIResponse
+
+from mcp_tools.client import (
+    BINDING_COOKIE,
+    McpClient,
+    McpClientError,
+    UrlGuard,
+    acreate_dynamically_registered_mcp_client,
+    ahandle_oauth_callback,
+    authorization_redirect,
+    error_response,
+    read_browser_binding,
+)
+from mcp_tools.http import json_response
+from mcp_tools.stores import AsyncStore, Store
+
+from .router import to_core_request, to_fastapi_response
+
+__all__ = ["complete_oauth_handler", "connect_handler", "redirect_to_authorization"]
+
+Handler = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
+Callback = Callable[[McpClient, FastAPIRequest], "FastAPIResponse | Awaitable[FastAPIResponse]"]
+
+
+def redirect_to_authorization(
+    client: McpClient,
+    *,
+    secret: str | bytes,
+    secure: bool | None = None,
+    cookie_name: str = BINDING_COOKIE,
+) -> FastAPIResponse:
+    """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie.
+
+    Use it after :func:`~mcp_tools.client.acreate_dynamically_registered_mcp_client` (or
+    ``start_authorization`` for a re-authorization or step-up) in your own view.
+    """
+    return to_fastapi_response(authorization_redirect(client, secret, secure=secure, cookie_name=cookie_name))
+
+
+def complete_oauth_handler(
+    store: Store | AsyncStore,
+    callback: Callback,
+    *,
+    secret: str | bytes,
+    cookie_name: str = BINDING_COOKIE,
+    url_guard: UrlGuard | None = None,
+) -> Handler:
+    """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``).
+
+    Answers ``400 {"error": "State missing"}`` / ``400 {"error": "Authorization code missing"}``
+    as the TypeScript handler does (state checked first), ``403`` for ``error=access_denied``,
+    ``400`` for an unknown, replayed or cross-browser ``state`` or a wrong ``iss``, and ``502``/
+    ``504`` when the authorization server fails; otherwise returns ``callback(client, request)``
+    (sync or async). The binding cookie is cleared either way.
+    """
+
+    async def handler(request: FastAPIRequest) -> FastAPIResponse:
+        core = await to_core_request(request)
+        binding = read_browser_binding(core, secret, cookie_name)
+        outcome = await ahandle_oauth_callback(core, store, browser_binding=binding, url_guard=url_guard)
+        if outcome.client is None:
+            assert outcome.response is not None
+            response = to_fastapi_response(outcome.response)
+        else:
+            result = callback(outcome.client, request)
+            response = await result if inspect.isawaitable(result) else result
+        response.delete_cookie(cookie_name, path="/")
+        return response
+
+    return handler
+
+
+def connect_handler(
+    store: Store | AsyncStore,
+    *,
+    secret: str | bytes,
+    oauth_redirect_url: str,
+    mcp_client_name: str,
+    mcp_client_version: str,
+    endpoint_param: str = "mcp_endpoint",
+    cookie_name: str = BINDING_COOKIE,
+    url_guard: UrlGuard | None = None,
+    **client_options: Any,
+) -> Handler:
+    """A view that starts connecting to the MCP URL in the ``mcp_endpoint`` query parameter.
+
+    It runs discovery and registration and redirects the browser to consent (setting the binding
+    cookie; a binding the browser already has is reused, so parallel flows work). Errors answer
+    JSON: ``400`` for a missing URL, otherwise the status of
+    :func:`mcp_tools.client.error_response` (``502`` for an unsafe URL or a misconfigured server).
+    ``client_options`` go to ``acreate_dynamically_registered_mcp_client`` (``oauth_scopes``,
+    ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
+    """
+
+    async def handler(request: FastAPIRequest) -> FastAPIResponse:
+        core = await to_core_request(request)
+        endpoint = core.query.get(endpoint_param)
+        if not endpoint:
+            return to_fastapi_response(json_response({"error": f"{endpoint_param} missing"}, 400))
+        try:
+            client = await acreate_dynamically_registered_mcp_client(
+                mcp_endpoint=endpoint,
+                oauth_redirect_url=oauth_redirect_url,
+                mcp_client_name=mcp_client_name,
+                mcp_client_version=mcp_client_version,
+                store=store,
+                browser_binding=read_browser_binding(core, secret, cookie_name),
+                url_guard=url_guard,
+                **client_options,
+            )
+        except McpClientError as exc:
+            return to_fastapi_response(error_response(exc))
+        if client.authorization_url is None:  # the server needs no authorization
+            return to_fastapi_response(json_response({"session_id": client.session_id}, 200))
+        return redirect_to_authorization(client, secret=secret, cookie_name=cookie_name)
+
+    return handler
