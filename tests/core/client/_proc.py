@@ -43,8 +43,16 @@ def main(raw: str) -> dict[str, Any]:
             if index and job.get("wait_for_expiry"):  # let the access token expire between calls
                 record = store.read(f"session_{client.session_id}")
                 time.sleep(max(0.0, float(record["expiresAt"]) - time.time() + 0.3))
+            token_before = store.read(f"session_{client.session_id}")["accessToken"]
             result = client.call_tool_sync(call, {})
-            results.append({"is_error": result.is_error, "structured": result.structured_content})
+            token_after = store.read(f"session_{client.session_id}")["accessToken"]
+            results.append(
+                {
+                    "is_error": result.is_error,
+                    "structured": result.structured_content,
+                    "refreshed": token_after != token_before,
+                }
+            )
         return {"results": results}
     except McpClientError as exc:
         return {"error_code": exc.code, "message": str(exc)}

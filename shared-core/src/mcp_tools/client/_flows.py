@@ -434,14 +434,15 @@ def authorize_flow(
         if not isinstance(stored, dict):
             raise SessionNotFound(f"session {session_id!r} not found in the store", session_id=session_id)
         previous = stored
-    if 200 <= status < 300 and step_up_scope is None:
-        # The server answered without asking for a token: it needs no authorization.
-        record = {**config.record(), "authComplete": True, "noAuth": True}
-        yield StoreCall("update", (session_key(session_id), lambda current: {**(current or {}), **record}))
-        return AuthorizationStart(session_id, None, None)
     resource_metadata = yield from _discover_resource_metadata(
         config.mcp_endpoint, challenge.get("resource_metadata")
     )
+    if 200 <= status < 300 and resource_metadata is None and step_up_scope is None:
+        # The server answered without asking for a token and publishes no resource metadata:
+        # it needs no authorization. (One that protects only some methods publishes metadata.)
+        record = {**config.record(), "authComplete": True, "noAuth": True}
+        yield StoreCall("update", (session_key(session_id), lambda current: {**(current or {}), **record}))
+        return AuthorizationStart(session_id, None, None)
     issuer = str(resource_metadata["authorization_servers"][0]) if resource_metadata else None
     metadata = yield from _discover_authorization_server(issuer, config.mcp_endpoint)
     identity = yield from _client_identity(config, metadata)
@@ -699,6 +700,7 @@ def complete_flow(
                 fresh.pop(name, None)
         fresh["requestedScope"] = pending.get("scope")
         fresh["authComplete"] = True
+        fresh.pop("noAuth", None)
         return _apply_tokens(fresh, tokens)
 
     yield StoreCall("update", (session_key(session_id), store_tokens))

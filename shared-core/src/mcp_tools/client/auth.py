@@ -73,7 +73,13 @@ class McpBearerAuth(httpx2.Auth):
         """Add the bearer token; refresh before expiry and once on 401; never redirect."""
         record = await self._record()
         if record.get("noAuth"):
-            yield request
+            response = yield request
+            if response.status_code == 401:
+                raise AuthorizationRequired(
+                    "the MCP server now asks for authorization; send the user to start_authorization()",
+                    session_id=self.session_id,
+                    reason="invalid_token",
+                )
             return
         token = record.get("accessToken")
         if not record.get("authComplete") or not isinstance(token, str):
