@@ -48,9 +48,9 @@ def run_pytest(session: nox.Session, *paths: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Every test of every package."""
+    """Every test of every package (the docs samples run in the ``docs`` session)."""
     install_family(session)
-    run_pytest(session, "tests")
+    run_pytest(session, "tests", "--ignore=tests/docs")
 
 
 @nox.session(name="tests-core")
