@@ -84,6 +84,17 @@ def tests_django(session: nox.Session, django: str) -> None:
     run_pytest(session, "tests/django")
 
 
+@nox.session(name="conformance-client")
+def conformance_client(session: nox.Session) -> None:
+    """The official MCP conformance suite's client auth scenarios against mcp_tools.client.
+
+    ``npm ci`` installs @modelcontextprotocol/conformance and the Node 22 it needs (from the npm
+    registry) under tests/core/client/conformance/ on first use. The ``tests`` session runs it too.
+    """
+    install_family(session)
+    run_pytest(session, "tests/core/client/test_conformance.py")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole repository."""
