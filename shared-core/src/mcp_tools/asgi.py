@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -15,6 +17,7 @@ __all__ = [
     "Scope",
     "Send",
     "body_too_large_response",
+    "json_errors",
     "read_body",
     "replay_receive",
     "request_from_scope",
@@ -96,3 +99,62 @@ def body_too_large_response(limit: int) -> Response:
         {"error": "payload_too_large", "error_description": f"request body exceeds {limit} bytes"},
         status=413,
     )
+
+
+def _error_document(status: int, original: bytes) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    description = phrase
+    text = original.decode("utf-8", "replace").strip()
+    if text and len(text) <= 200 and text.isprintable():
+        description = f"{phrase}: {text}"
+    code = "_".join(phrase.lower().replace("-", " ").replace("'", "").split()) or "error"
+    return json.dumps({"error": code, "error_description": description}).encode()
+
+
+def json_errors(app: ASGIApp) -> ASGIApp:
+    """``app`` with a JSON body on every error answer (status >= 400).
+
+    The MCP SDK answers a few refusals with an empty or plain-text body (405 and 406 in the
+    2026 era, for instance); the endpoint promises ``{"error": ..., "error_description": ...}``
+    for every error. Responses that already are JSON pass through untouched, and nothing
+    changes for successful ones (streams included).
+    """
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        held: Message | None = None
+        original = bytearray()
+
+        async def _send(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and int(message.get("status", 200)) >= 400:
+                headers = list(message.get("headers") or [])
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                media = content_type.split(b";", 1)[0].strip().lower()
+                if not (media == b"application/json" or media.endswith(b"+json")):
+                    held = message
+                    return
+            if held is not None and message["type"] == "http.response.body":
+                if len(original) <= 1024:
+                    original.extend(message.get("body", b"")[:1024])
+                if message.get("more_body", False):
+                    return
+                status = int(held["status"])
+                body = _error_document(status, bytes(original))
+                drop = {b"content-type", b"content-length", b"content-encoding"}
+                headers = [(k, v) for k, v in held.get("headers") or [] if k.lower() not in drop]
+                headers += [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                held = None
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            await send(message)
+
+        await app(scope, receive, _send)
+
+    return wrapped

@@ -62,6 +62,17 @@ def to_fastapi_response(response: Response) -> FastAPIResponse:
     return native
 
 
+class _AnyMethod:
+    """An ASGI app around a request handler: a ``Route`` then passes it every method."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        response = await self.handler(FastAPIRequest(scope, receive))
+        await response(scope, receive, send)
+
+
 class McpRouter(APIRouter):
     """An :class:`~fastapi.APIRouter` that serves one protected MCP endpoint.
 
@@ -136,13 +147,10 @@ def create_mcp_router(
     async def protected_resource(request: FastAPIRequest) -> FastAPIResponse:
         return to_fastapi_response(resource_server.handle_protected_resource(await to_core_request(request)))
 
+    # Every method reaches the core, which answers the unsupported ones with a JSON 405
+    # (FastAPI's own would be {"detail": ...}).
     for metadata_path in resource_server.metadata_paths:
-        router.add_api_route(
-            metadata_path,
-            protected_resource,
-            methods=["GET", "HEAD", "OPTIONS"],
-            include_in_schema=False,
-        )
+        router.routes.append(Route(metadata_path, endpoint=_AnyMethod(protected_resource), methods=None))
 
     if resource_server.serves_authorization_server_metadata:
 
@@ -150,11 +158,8 @@ def create_mcp_router(
             core = await to_core_request(request)
             return to_fastapi_response(await resource_server.ahandle_authorization_server(core))
 
-        router.add_api_route(
-            AUTHORIZATION_SERVER_METADATA_PATH,
-            authorization_server,
-            methods=["GET", "HEAD", "OPTIONS"],
-            include_in_schema=False,
+        router.routes.append(
+            Route(AUTHORIZATION_SERVER_METADATA_PATH, endpoint=_AnyMethod(authorization_server), methods=None)
         )
     return router
 

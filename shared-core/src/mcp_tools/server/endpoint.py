@@ -47,6 +47,7 @@ from mcp_tools.asgi import (
     Scope,
     Send,
     body_too_large_response,
+    json_errors,
     read_body,
     replay_receive,
     request_from_scope,
@@ -160,7 +161,7 @@ class McpEndpoint:
         async with manager.run():
             self._manager = manager
             self._running_pid = os.getpid()
-            self._inner = AuthContextMiddleware(StreamableHTTPASGIApp(manager))
+            self._inner = json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))
             try:
                 yield self
             finally:
@@ -195,6 +196,17 @@ class McpEndpoint:
                 {"error": "method_not_allowed", "error_description": f"{request.method} is not supported"},
                 status=405,
                 headers={"Allow": ", ".join((*ALLOWED_METHODS, "OPTIONS"))},
+            )
+        if request.method == "GET" and self.stateless:
+            # Without sessions nothing can ever be sent on a standalone SSE stream; the SDK
+            # would still hold it open (and, under WSGI, a worker thread with it) forever.
+            return json_response(
+                {
+                    "error": "method_not_allowed",
+                    "error_description": "this endpoint is stateless: it offers no GET event stream",
+                },
+                status=405,
+                headers={"Allow": "POST, DELETE, OPTIONS"},
             )
         if len(request.body) > self.max_request_body_size:
             return body_too_large_response(self.max_request_body_size)
