@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,11 +91,14 @@ class Browser:
     """One browser: its cookie jar lives in the ``TestClient``."""
 
     web: TestClient
+    #: The cookies right after ``/connect`` (the signed binding), to replay a callback later.
+    saved_cookies: dict[str, str] = field(default_factory=dict)
 
     def start(self, mcp_url: str) -> str:
         """``/connect``, then the (auto-approving) authorization server; returns the callback path+query."""
         first = self.web.get("/connect", params={"mcp_endpoint": mcp_url}, follow_redirects=False)
         assert first.status_code == 303, first.text
+        self.saved_cookies = dict(self.web.cookies)
         consent = requests.get(first.headers["location"], allow_redirects=False, timeout=10)
         assert consent.status_code in (302, 303), consent.text
         location = consent.headers["location"]

@@ -43,6 +43,7 @@ from .callback import (
     handle_oauth_callback,
     read_browser_binding,
     sign_browser_binding,
+    store_error_response,
     verify_browser_binding,
 )
 from .errors import (
@@ -108,5 +109,6 @@ __all__ = [
     "handle_oauth_callback",
     "read_browser_binding",
     "sign_browser_binding",
+    "store_error_response",
     "verify_browser_binding",
 ]

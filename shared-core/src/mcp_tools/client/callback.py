@@ -20,11 +20,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.stores import AsyncStore, Store
+from mcp_tools.stores import AsyncStore, Store, StoreError
 
 from .api import DEFAULT_STATE_TTL, McpClient, acomplete_auth_with_code, complete_auth_with_code
 from .errors import (
@@ -48,8 +49,11 @@ __all__ = [
     "handle_oauth_callback",
     "read_browser_binding",
     "sign_browser_binding",
+    "store_error_response",
     "verify_browser_binding",
 ]
+
+logger = logging.getLogger("mcp_tools.client")
 
 #: Default name of the cookie that carries the signed browser binding.
 BINDING_COOKIE = "mcp_tools_oauth_binding"
@@ -176,6 +180,20 @@ def error_response(exc: McpClientError) -> Response:
     )
 
 
+def store_error_response(exc: StoreError) -> Response:
+    """``503`` for a store that is down or failing; the details go to the log, not the browser."""
+    logger.warning("OAuth flow: the store failed (%s): %s", type(exc).__name__, exc)
+    return json_response(
+        {
+            "error": "Service unavailable",
+            "code": "store_unavailable",
+            "message": "the session store is temporarily unavailable; nothing was completed. Try again.",
+        },
+        503,
+        {"Cache-Control": "no-store", "Retry-After": "5"},
+    )
+
+
 @dataclass(frozen=True)
 class _Params:
     state: str
@@ -221,6 +239,8 @@ def handle_oauth_callback(
         )
     except McpClientError as exc:
         return CallbackOutcome(response=error_response(exc))
+    except StoreError as exc:
+        return CallbackOutcome(response=store_error_response(exc))
     return CallbackOutcome(client=client)
 
 
@@ -248,4 +268,6 @@ async def ahandle_oauth_callback(
         )
     except McpClientError as exc:
         return CallbackOutcome(response=error_response(exc))
+    except StoreError as exc:
+        return CallbackOutcome(response=store_error_response(exc))
     return CallbackOutcome(client=client)
