@@ -60,6 +60,7 @@ def mcp_stack(**auth_options: Any) -> Iterator[tuple[RunningServer, str]]:
 
 
 def web_app(store: Store, **client_options: Any) -> FastAPI:
+    guard = client_options.pop("url_guard", GUARD)
     app = FastAPI()
     app.add_api_route(
         "/connect",
@@ -69,7 +70,7 @@ def web_app(store: Store, **client_options: Any) -> FastAPI:
             oauth_redirect_url=f"{APP}/oauth/callback",
             mcp_client_name="security-tests",
             mcp_client_version="1.0",
-            url_guard=GUARD,
+            url_guard=guard,
             **client_options,
         ),
         methods=["GET"],
@@ -80,7 +81,7 @@ def web_app(store: Store, **client_options: Any) -> FastAPI:
 
     app.add_api_route(
         "/oauth/callback",
-        complete_oauth_handler(store, connected, secret=SECRET, url_guard=GUARD),
+        complete_oauth_handler(store, connected, secret=SECRET, url_guard=guard),
         methods=["GET"],
     )
     return app
