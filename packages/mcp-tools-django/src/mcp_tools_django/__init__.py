@@ -24,6 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mcp_tools_django.asgi import McpAsgiApplication, get_asgi_application
+    from mcp_tools_django.client_views import (
+        complete_oauth_handler,
+        connect_handler,
+        redirect_to_authorization,
+    )
     from mcp_tools_django.decorators import mcp_auth, mcp_auth_clerk, mcp_auth_required
     from mcp_tools_django.handlers import (
         McpView,
@@ -38,6 +43,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "McpAsgiApplication": "asgi",
     "get_asgi_application": "asgi",
+    "complete_oauth_handler": "client_views",
+    "connect_handler": "client_views",
+    "redirect_to_authorization": "client_views",
     "mcp_auth": "decorators",
     "mcp_auth_clerk": "decorators",
     "mcp_auth_required": "decorators",
@@ -55,6 +63,8 @@ __all__ = [
     "McpAsgiApplication",
     "McpView",
     "auth_server_metadata_handler_clerk",
+    "complete_oauth_handler",
+    "connect_handler",
     "get_asgi_application",
     "mcp_auth",
     "mcp_auth_clerk",
@@ -62,6 +72,7 @@ __all__ = [
     "metadata_cors_options_handler",
     "protected_resource_handler",
     "protected_resource_handler_clerk",
+    "redirect_to_authorization",
     "streamable_http_handler",
     "to_core_request",
     "to_django_response",

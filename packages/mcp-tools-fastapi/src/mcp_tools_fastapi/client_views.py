@@ -30,15 +30,10 @@ from fastapi import Response as FastAPIResponse
 from mcp_tools.client import (
     BINDING_COOKIE,
     McpClient,
-    McpClientError,
     UrlGuard,
-    acreate_dynamically_registered_mcp_client,
-    ahandle_oauth_callback,
     authorization_redirect,
-    error_response,
-    read_browser_binding,
 )
-from mcp_tools.http import json_response
+from mcp_tools.client.views import ConnectSettings, acomplete_callback, aconnect_view, clear_binding_cookie
 from mcp_tools.stores import AsyncStore, Store
 
 from .router import to_core_request, to_fastapi_response
@@ -83,15 +78,16 @@ def complete_oauth_handler(
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
         core = await to_core_request(request)
-        binding = read_browser_binding(core, secret, cookie_name)
-        outcome = await ahandle_oauth_callback(core, store, browser_binding=binding, url_guard=url_guard)
+        outcome = await acomplete_callback(
+            core, store, secret=secret, cookie_name=cookie_name, url_guard=url_guard
+        )
         if outcome.client is None:
             assert outcome.response is not None
             response = to_fastapi_response(outcome.response)
         else:
             result = callback(outcome.client, request)
             response = await result if inspect.isawaitable(result) else result
-        response.delete_cookie(cookie_name, path="/")
+        response.headers.append("Set-Cookie", clear_binding_cookie(cookie_name))
         return response
 
     return handler
@@ -118,27 +114,18 @@ def connect_handler(
     ``client_options`` go to ``acreate_dynamically_registered_mcp_client`` (``oauth_scopes``,
     ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
     """
+    settings = ConnectSettings(
+        secret=secret,
+        oauth_redirect_url=oauth_redirect_url,
+        mcp_client_name=mcp_client_name,
+        mcp_client_version=mcp_client_version,
+        endpoint_param=endpoint_param,
+        cookie_name=cookie_name,
+        url_guard=url_guard,
+        client_options=client_options,
+    )
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        core = await to_core_request(request)
-        endpoint = core.query.get(endpoint_param)
-        if not endpoint:
-            return to_fastapi_response(json_response({"error": f"{endpoint_param} missing"}, 400))
-        try:
-            client = await acreate_dynamically_registered_mcp_client(
-                mcp_endpoint=endpoint,
-                oauth_redirect_url=oauth_redirect_url,
-                mcp_client_name=mcp_client_name,
-                mcp_client_version=mcp_client_version,
-                store=store,
-                browser_binding=read_browser_binding(core, secret, cookie_name),
-                url_guard=url_guard,
-                **client_options,
-            )
-        except McpClientError as exc:
-            return to_fastapi_response(error_response(exc))
-        if client.authorization_url is None:  # the server needs no authorization
-            return to_fastapi_response(json_response({"session_id": client.session_id}, 200))
-        return redirect_to_authorization(client, secret=secret, cookie_name=cookie_name)
+        return to_fastapi_response(await aconnect_view(await to_core_request(request), store, settings))
 
     return handler

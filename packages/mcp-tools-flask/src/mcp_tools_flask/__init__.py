@@ -20,6 +20,7 @@ or, configured from ``app.config["MCP_TOOLS_*"]``: ``mcp_tools = McpTools(app)``
 from __future__ import annotations
 
 from mcp_tools_flask.blueprint import McpBlueprint, create_mcp_blueprint, discovery_documents
+from mcp_tools_flask.client_views import complete_oauth_handler, connect_handler, redirect_to_authorization
 from mcp_tools_flask.extension import McpTools, McpToolsState
 from mcp_tools_flask.views import (
     McpView,
@@ -42,6 +43,8 @@ __all__ = [
     "McpToolsState",
     "McpView",
     "auth_server_metadata_handler_clerk",
+    "complete_oauth_handler",
+    "connect_handler",
     "create_mcp_blueprint",
     "current_token",
     "discovery_documents",
@@ -51,6 +54,7 @@ __all__ = [
     "metadata_cors_options_handler",
     "protected_resource_handler",
     "protected_resource_handler_clerk",
+    "redirect_to_authorization",
     "streamable_http_handler",
     "to_core_request",
     "to_flask_response",
