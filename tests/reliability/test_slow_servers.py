@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_token_endpoint_hanging_at_the_callback_is_504_and_nothing_is_stored(sil
         target = browser.start(mcp_url)
         # The authorization server stops answering between consent and the token request.
         for key in store.keys("session_"):
-            record = store.read(key)
+            record: Any = store.read(key)
             for pending in record.get("pendingAuth", {}).values():
                 pending["authorizationServer"]["token_endpoint"] = f"{silent}/token"
             store.write(key, record)

@@ -94,7 +94,7 @@ async def test_flow_survives_a_store_restart(stack: tuple[RunningServer, str], b
         client = await aget_client_by_session_id(session_id=session_id, store=store, url_guard=GUARD)
         async with client.connect() as mcp:
             result = await mcp.call_tool("echo", {"text": "after the restart"})
-        assert result.content[0].text == "after the restart"  # type: ignore[union-attr]
+        assert result.content[0].text == "after the restart"
     finally:
         store.close()
 

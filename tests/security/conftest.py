@@ -24,17 +24,29 @@ class Collector(logging.Handler):
     def __init__(self, level: int = logging.WARNING) -> None:
         super().__init__(level)
         self.records: list[logging.LogRecord] = []
+        self._seen: set[int] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if id(record) not in self._seen:  # attached to several loggers: keep each record once
+            self._seen.add(id(record))
+            self.records.append(record)
 
-    def text(self) -> str:
+    @staticmethod
+    def render(records: list[logging.LogRecord]) -> str:
+        """Messages (arguments merged), exception tracebacks and stack info of ``records``."""
         out = []
-        for record in self.records:
+        for record in records:
             out.append(f"{record.levelname} {record.name} {record.getMessage()}")
             if record.exc_info:
                 out.append(logging.Formatter().formatException(record.exc_info))
+            if record.exc_text:
+                out.append(record.exc_text)
+            if record.stack_info:
+                out.append(record.stack_info)
         return "\n".join(out)
+
+    def text(self) -> str:
+        return self.render(self.records)
 
     def problems(self) -> list[str]:
         """Records that betray a crash: ERROR or worse, exception info, or a traceback."""
