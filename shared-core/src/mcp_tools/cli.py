@@ -1,7 +1,8 @@
 """The ``mcp-tools`` command line (argparse, one subcommand per tool).
 
 ``mcp-tools dev-auth-server`` runs the development authorization server
-(:mod:`mcp_tools.devserver`) until Ctrl-C. To add a subcommand, write a
+(:mod:`mcp_tools.devserver`) until Ctrl-C; ``mcp-tools demo`` runs the demo
+(:mod:`mcp_tools.demo`). To add a subcommand, write a
 ``_add_<name>(subparsers)`` function that registers its parser with ``set_defaults(run=...)``
 and append it to :data:`SUBCOMMANDS`; the ``run`` callable gets the parsed arguments and
 returns the exit code.
@@ -86,8 +87,69 @@ def _add_dev_auth_server(subparsers: Any) -> None:
     parser.set_defaults(run=_run_dev_auth_server)
 
 
+def _run_demo(args: argparse.Namespace) -> int:
+    from mcp_tools.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        authorization_server=args.authorization_server,
+        headless=args.headless,
+        auto_approve=args.auto_approve,
+        store=args.store,
+        port=args.port,
+        user=args.user,
+        timeout=args.timeout,
+    )
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    def err(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    return run_demo(options, out=out, err=err)
+
+
+def _add_demo(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the demo: dev authorization server, MCP servers on FastAPI, Flask and Django, a connector",
+        description=(
+            "Start on 127.0.0.1 the development authorization server, one OAuth-protected MCP server per "
+            "framework (FastAPI, Flask, Django) and a connector web app where you connect to them, sign in, "
+            "consent and call tools. Prints 'MCP-SERVER <framework> <url>' per server and 'READY' when "
+            "everything accepts requests; Ctrl-C stops it. Development only."
+        ),
+    )
+    parser.add_argument(
+        "--authorization-server",
+        metavar="URL",
+        help="use this existing authorization server (its issuer URL) instead of the embedded one",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the journey without a person for every server, print the tool results, exit",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="the embedded authorization server skips login and consent",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="the connector's token store (default: SQLite in a temporary directory, deleted at exit)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="the connector's port (default: a free one)")
+    parser.add_argument("--user", default="demo-user", help="the username --headless signs in with")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds the --headless journey may take (default 120)"
+    )
+    parser.set_defaults(run=_run_demo)
+
+
 #: Functions registering one subcommand each.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_dev_auth_server]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_dev_auth_server, _add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
