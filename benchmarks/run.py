@@ -157,7 +157,7 @@ def server_command(c: Contender, threads: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", c.target,
         "-b", f"127.0.0.1:{c.port}", "-w", "1", "-k", "gthread", "--threads", str(threads),
-        "--log-level", "warning",
+        "--log-level", "warning", "--graceful-timeout", "2",
     ]  # fmt: skip
 
 
@@ -176,6 +176,26 @@ def start_server(
         start_new_session=True,  # its own process group: gunicorn's worker is killed with it
         preexec_fn=preexec,
     )
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every process in the process group ``pgid`` (Linux /proc)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state ppid pgrp ...; utime and stime are fields 14 and 15 of the line.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
 
 
 def stop_server(c: Contender) -> None:
@@ -434,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                     shift = round_no % len(ready)
                     order = ready[shift:] + ready[:shift]
                     for c in order:
+                        assert c.process is not None
+                        cpu_before = cpu_seconds(c.process.pid)
                         raw = load.run(
                             c.port,
                             method="POST",
@@ -442,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
                             body=tool_call_body(era),
                             concurrency=concurrency,
                         )
+                        cpu = cpu_seconds(c.process.pid) - cpu_before
                         fig = figures(raw) | {"round": round_no}
+                        fig["cpu_us"] = cpu / raw["requests"] * 1e6 if raw["requests"] else 0.0
                         samples.setdefault(c.key, {}).setdefault(scenario_key(era, concurrency), []).append(
                             fig
                         )
@@ -509,7 +533,7 @@ def report(round_no: int, rounds: int, scenario: str, key: str, fig: dict[str, A
     errors = f"  ERRORS {fig['errors']}" if fig["errors"] else ""
     print(
         f"round {round_no + 1}/{rounds} {scenario:<10} {key:<12} {fig['rps']:8.0f} req/s  "
-        f"p50 {fig['p50_ms']:6.2f} ms  p99 {fig['p99_ms']:6.2f} ms{errors}",
+        f"p50 {fig['p50_ms']:6.2f} ms  p99 {fig['p99_ms']:6.2f} ms  cpu {fig['cpu_us']:5.0f} µs/req{errors}",
         flush=True,
     )
 
@@ -588,6 +612,12 @@ def summarise(
             if not runs:
                 continue
             ratios = [r["rps"] / base[r["round"]] for r in runs if base.get(r["round"])]
+            base_cpu = {r["round"]: r.get("cpu_us") for r in samples.get(BASELINE, {}).get(name, [])}
+            cpu_ratios = [
+                base_cpu[r["round"]] / r["cpu_us"]
+                for r in runs
+                if r.get("cpu_us") and base_cpu.get(r["round"])
+            ]
             per[name] = {
                 "rps": statistics.median(r["rps"] for r in runs),
                 "p50_ms": statistics.median(r["p50_ms"] for r in runs),
@@ -595,6 +625,8 @@ def summarise(
                 "ratio": statistics.median(ratios) if ratios else None,
                 "ratio_min": min(ratios) if ratios else None,
                 "ratio_max": max(ratios) if ratios else None,
+                "cpu_us": statistics.median(r.get("cpu_us", 0.0) for r in runs),
+                "cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None,
                 "errors": sum(r["errors"] for r in runs),
                 "rounds": len(runs),
             }
@@ -629,6 +661,18 @@ def render_markdown(result: dict[str, Any]) -> str:
     for key, per in summary.items():
         cells = [_fmt_ratio(per.get(n, {}).get("ratio")) for n in names]
         lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Server CPU per request, relative to the bare SDK (baseline µs / contender µs; higher is better)",
+        "",
+        "Less sensitive to other load on the machine than req/s: what each request costs the server process.",
+        "",
+        "| contender | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for key, per in summary.items():
+        cells = [_fmt_ratio(per.get(n, {}).get("cpu_ratio")) for n in names]
+        lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
     for name in names:
         lines += [
             "",
@@ -636,8 +680,8 @@ def render_markdown(result: dict[str, Any]) -> str:
             + ("2026-07-28 tools/call" if name.startswith("modern") else "2025-11-25 stateless tools/call")
             + f", concurrency {name.rsplit('c', 1)[1]}",
             "",
-            "| contender | req/s | × baseline (min-max) | p50 ms | p99 ms | errors |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| contender | req/s | × baseline (min-max) | p50 ms | p99 ms | CPU µs/req | CPU × | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for key, per in summary.items():
             row = per.get(name)
@@ -650,7 +694,8 @@ def render_markdown(result: dict[str, Any]) -> str:
             )
             lines.append(
                 f"| {labels[key]} | {row['rps']:.0f} | {_fmt_ratio(row['ratio'])}{spread} | "
-                f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |"
+                f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['cpu_us']:.0f} | "
+                f"{_fmt_ratio(row['cpu_ratio'])} | {row['errors']} |"
             )
     lines += [
         "",

@@ -22,6 +22,7 @@ builds a fresh one each time it is entered: two test clients in a row work.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -30,6 +31,7 @@ from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.lowlevel.server import Server
+from mcp.server.lowlevel.server import lifespan as default_lifespan
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http import EventStore
 from mcp.server.streamable_http_manager import (
@@ -38,6 +40,7 @@ from mcp.server.streamable_http_manager import (
     StreamableHTTPASGIApp,
     StreamableHTTPSessionManager,
 )
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from mcp_tools.asgi import (
     ASGIApp,
@@ -71,23 +74,34 @@ MCP_CORS_ALLOW_HEADERS = (
 )
 MCP_CORS_EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version"
 
+#: Methods whose handling by ``MCPServer`` runs no application code.
+_LOOP_FREE_METHODS = frozenset({"server/discover", "ping", "tools/list"})
 
-def resolve_lowlevel_server(source: ServerSource) -> Server[Any]:
-    """The low-level SDK ``Server`` behind ``source`` (an ``MCPServer``, a ``Server`` or a factory)."""
+
+def _resolve_server(source: ServerSource) -> MCPServer[Any] | Server[Any]:
     server: object = source
     if callable(source) and not isinstance(source, (MCPServer, Server)):
         server = source()
-    if isinstance(server, MCPServer):
-        # MCPServer keeps its low-level server private; the SDK's own streamable_http_app()
-        # reads the same attribute. Pinned by mcp>=2.3,<3.
-        lowlevel = server._lowlevel_server
-        return lowlevel
-    if isinstance(server, Server):
+    if isinstance(server, (MCPServer, Server)):
         return server
     raise TypeError(
         "server must be an mcp.server.MCPServer, an mcp.server.Server, or a callable returning one; "
         f"got {type(server).__name__}"
     )
+
+
+def _lowlevel(server: MCPServer[Any] | Server[Any]) -> Server[Any]:
+    if isinstance(server, MCPServer):
+        # MCPServer keeps its low-level server private; the SDK's own streamable_http_app()
+        # reads the same attribute. Pinned by mcp>=2.3,<3.
+        lowlevel: Server[Any] = server._lowlevel_server
+        return lowlevel
+    return server
+
+
+def resolve_lowlevel_server(source: ServerSource) -> Server[Any]:
+    """The low-level SDK ``Server`` behind ``source`` (an ``MCPServer``, a ``Server`` or a factory)."""
+    return _lowlevel(_resolve_server(source))
 
 
 class McpEndpoint:
@@ -134,13 +148,17 @@ class McpEndpoint:
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
         self._running_pid: int | None = None
+        self._running_server: MCPServer[Any] | Server[Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def create_session_manager(self) -> StreamableHTTPSessionManager:
         """A fresh SDK session manager (each can be run once)."""
+        return self._session_manager_for(_resolve_server(self.server_source))
+
+    def _session_manager_for(self, server: MCPServer[Any] | Server[Any]) -> StreamableHTTPSessionManager:
         return StreamableHTTPSessionManager(
-            app=resolve_lowlevel_server(self.server_source),
+            app=_lowlevel(server),
             event_store=self.event_store,
             json_response=self.json_response,
             stateless=self.stateless,
@@ -157,16 +175,19 @@ class McpEndpoint:
         if self._manager is not None and self._running_pid == os.getpid():
             raise RuntimeError("this McpEndpoint is already running; enter run() once at a time")
         # A manager inherited through fork() belongs to the parent's event loop: start afresh.
-        manager = self.create_session_manager()
+        server = _resolve_server(self.server_source)
+        manager = self._session_manager_for(server)
         async with manager.run():
             self._manager = manager
             self._running_pid = os.getpid()
+            self._running_server = server
             self._inner = json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))
             try:
                 yield self
             finally:
                 self._manager = None
                 self._inner = None
+                self._running_server = None
 
     @property
     def running(self) -> bool:
@@ -232,6 +253,46 @@ class McpEndpoint:
         if refused is not None:
             return AuthResult(token=None, response=refused)
         return await self.guard.authenticate(request, required_scopes=self.required_scopes(request))
+
+    def loop_free(self, request: Request) -> bool:
+        """True when serving ``request`` runs no application coroutine, so it may run on any loop.
+
+        That is a 2026-era (stateless, single exchange) ``POST`` answered as JSON by a running
+        ``MCPServer`` with the SDK's default lifespan, for ``tools/call`` of a synchronous tool
+        without resolvers (the SDK runs it in a worker thread wherever the loop is), or for
+        ``tools/list``, ``server/discover`` or ``ping``. The WSGI adapters serve such requests
+        on the worker thread's own loop instead of hopping to the bridge's loop thread; anything
+        else (async tools, a lifespan whose state may hold loop-bound resources, SSE, sessions,
+        the 2025 era, a low-level ``Server`` with its own handlers) keeps the single shared loop.
+        """
+        server = self._running_server
+        if (
+            not isinstance(server, MCPServer)
+            or self._running_pid != os.getpid()
+            or not self.json_response
+            or request.method != "POST"
+        ):
+            return False
+        version = request.headers.get("mcp-protocol-version")
+        if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS:
+            return False
+        if server._lowlevel_server.lifespan is not default_lifespan:
+            return False
+        try:
+            message = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return False
+        if not isinstance(message, dict):
+            return False
+        method = message.get("method")
+        if method in _LOOP_FREE_METHODS:
+            return True
+        params = message.get("params")
+        if method != "tools/call" or not isinstance(params, dict) or not isinstance(params.get("name"), str):
+            return False
+        # The tool registry is private in MCPServer (pinned by mcp>=2.3,<3).
+        tool = server._tool_manager.get_tool(params["name"])
+        return tool is not None and not tool.is_async and not tool.resolved_params
 
     @staticmethod
     def identity_scope(token: AccessToken) -> dict[str, Any]:

@@ -31,9 +31,17 @@ class WsgiMcpEndpoint:
     """
 
     def __init__(
-        self, endpoint: McpEndpoint, *, startup_timeout: float = 10.0, response_timeout: float | None = None
+        self,
+        endpoint: McpEndpoint,
+        *,
+        startup_timeout: float = 10.0,
+        response_timeout: float | None = None,
+        inline: bool = True,
     ) -> None:
         self.endpoint = endpoint
+        #: Serve requests for which ``endpoint.loop_free()`` holds on the worker thread's own
+        #: event loop (no hop to the bridge's loop thread); see ``AsgiBridge.handle_inline``.
+        self.inline = inline
         self.bridge = AsgiBridge.from_factory(
             self._factory,
             startup_timeout=startup_timeout,
@@ -64,9 +72,11 @@ class WsgiMcpEndpoint:
             result.response.headers.extend(cors)
             return result.response
         assert result.token is not None
-        bridged = self.bridge.handle(
-            environ, body=request.body, extra_scope=self.endpoint.identity_scope(result.token)
-        )
+        identity = self.endpoint.identity_scope(result.token)
+        if self.inline and self.bridge.running and self.endpoint.loop_free(request):
+            bridged = self.bridge.handle_inline(environ, body=request.body, extra_scope=identity)
+        else:
+            bridged = self.bridge.handle(environ, body=request.body, extra_scope=identity)
         bridged.headers.extend(cors)
         return bridged
 

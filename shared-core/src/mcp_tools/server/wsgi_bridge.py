@@ -11,7 +11,11 @@ A WSGI server has no such loop, so :class:`AsgiBridge` keeps one per process:
   thread through a queue: headers as soon as ``http.response.start`` arrives, then each body
   chunk as it is sent, so server-sent events stream through WSGI unbuffered;
 * after ``fork`` (gunicorn ``--preload``) the child never touches the parent's loop: it builds
-  a fresh application and lifespan from the factory and starts its own thread.
+  a fresh application and lifespan from the factory and starts its own thread;
+* :meth:`AsgiBridge.handle_inline` skips the thread hop for requests that touch nothing bound to
+  the loop thread (a 2026-era stateless JSON exchange calling a synchronous tool): the worker
+  thread runs the app itself on an event loop borrowed from a small pool, and gets the whole
+  response back. The caller decides which requests qualify (see ``WsgiMcpEndpoint``).
 
 Nothing here imports a web framework; Flask and Django adapters call :meth:`AsgiBridge.handle`
 (or use the bridge as a plain WSGI application) from their own views. See ``docs/wsgi-bridge.md``.
@@ -92,6 +96,10 @@ _POLL_INTERVAL: Final = 0.5
 _HIGH_WATER: Final = 1024 * 1024
 _LOW_WATER: Final = 256 * 1024
 """Flow control: the app's ``send`` waits while more than ``_HIGH_WATER`` body bytes are queued."""
+
+_MAX_INLINE_LOOPS: Final = 64
+"""Pooled loops for :meth:`AsgiBridge.handle_inline`; more concurrent requests take the hop."""
+_INLINE_CLOSE_TIMEOUT: Final = 2.0
 
 _JSONRPC_INVALID_REQUEST: Final = -32600
 _JSONRPC_INTERNAL_ERROR: Final = -32603
@@ -445,6 +453,147 @@ class _LoopThread:
 
 
 # --------------------------------------------------------------------------------------------
+# Loops run by the worker threads themselves (no thread hop)
+# --------------------------------------------------------------------------------------------
+
+
+class _InlineLoop:
+    """An event loop that a WSGI worker thread borrows to run one request itself.
+
+    A long-lived root task holds an anyio task group and starts each request as a child task:
+    the request gets a copy of an empty context (never the worker thread's contextvars, nor a
+    previous request's), and anyio's worker threads (where the SDK runs synchronous tools) stay
+    bound to the root task, so they are reused across requests instead of started per request.
+    Only one thread runs the loop at a time (the pool hands it out); between requests it is idle.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self._inbox: asyncio.Queue[tuple[Callable[[], Awaitable[Any]], asyncio.Future[Any]] | None] = (
+            asyncio.Queue()
+        )
+        self._root = contextvars.Context().run(self.loop.create_task, self._serve())
+
+    async def _serve(self) -> None:
+        import anyio
+
+        async with anyio.create_task_group() as group:
+            while True:
+                item = await self._inbox.get()
+                if item is None:
+                    group.cancel_scope.cancel()
+                    return
+                group.start_soon(self._one, *item)
+
+    @staticmethod
+    async def _one(work: Callable[[], Awaitable[Any]], future: asyncio.Future[Any]) -> None:
+        try:
+            result = await work()
+        except asyncio.CancelledError:
+            if not future.done():
+                future.cancel()
+            raise
+        except BaseException as exc:  # handed to the waiting worker thread, never to the group
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(result)
+
+    @property
+    def usable(self) -> bool:
+        return self.pid == os.getpid() and not self.loop.is_closed() and not self._root.done()
+
+    def run(self, work: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``work()`` on this loop in the calling thread and return its result."""
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self._inbox.put_nowait((work, future))
+        return self.loop.run_until_complete(future)
+
+    def close(self) -> None:
+        """Stop the root task (and with it anyio's worker threads), then close the loop."""
+        if self.loop.is_closed() or self.loop.is_running() or self.pid != os.getpid():
+            return
+        if asyncio._get_running_loop() is not None:
+            # Called from async code (a test, an ASGI lifespan): this thread cannot run another
+            # loop, so close it from a short-lived helper thread.
+            helper = threading.Thread(target=self._close_now, name="mcp-tools-inline-close", daemon=True)
+            helper.start()
+            helper.join(_INLINE_CLOSE_TIMEOUT + 1.0)
+            return
+        self._close_now()
+
+    def _close_now(self) -> None:
+        try:
+            if not self._root.done():
+                self._inbox.put_nowait(None)
+                self.loop.run_until_complete(asyncio.wait_for(self._root, _INLINE_CLOSE_TIMEOUT))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        except BaseException:  # closing must not fail the caller
+            logger.debug("an inline event loop did not stop cleanly", exc_info=True)
+        finally:
+            self.loop.close()
+
+
+async def _collect_response(
+    app: ASGIApp, scope: Scope, body: bytes, timeout: float | None
+) -> tuple[int, list[tuple[str, str]], bytes] | BaseException | None:
+    """Run ``app`` for one request and buffer its response.
+
+    Returns ``(status, headers, body)``, the exception the app raised before starting its
+    response, or ``None`` when it returned without starting one.
+    """
+    sent = False
+    complete = asyncio.Event()
+    start: tuple[int, list[tuple[str, str]]] | None = None
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal start
+        kind = message["type"]
+        if kind == "http.response.start":
+            if start is not None:
+                raise RuntimeError("ASGI app sent http.response.start twice")
+            headers = strip_hop_by_hop(
+                (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                for k, v in message.get("headers", ())
+            )
+            start = (int(message["status"]), headers)
+        elif kind == "http.response.body":
+            if start is None:
+                raise RuntimeError("ASGI app sent a response body before http.response.start")
+            if complete.is_set():
+                return
+            chunk = bytes(message.get("body", b""))
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                complete.set()
+
+    try:
+        if timeout is None:
+            await app(scope, receive, send)
+        else:
+            await asyncio.wait_for(app(scope, receive, send), timeout)
+    except Exception as exc:
+        if start is None:
+            return exc
+        logger.error("the ASGI application failed after starting its response", exc_info=exc)
+    if start is None:
+        return None
+    return start[0], start[1], b"".join(chunks)
+
+
+# --------------------------------------------------------------------------------------------
 # The response handed to the WSGI side
 # --------------------------------------------------------------------------------------------
 
@@ -646,6 +795,8 @@ class AsgiBridge:
         self._loop_thread: _LoopThread | None = None
         self._closed = False
         self._checked_pid: int | None = None
+        self._inline_idle: list[_InlineLoop] = []
+        self._inline_count = 0
         _bridges.add(self)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -673,6 +824,9 @@ class AsgiBridge:
         with self._lock:
             self._closed = True
             lt, self._loop_thread = self._loop_thread, None
+            idle, self._inline_idle = self._inline_idle, []
+        for inline in idle:  # loops borrowed right now are closed when they are given back
+            inline.close()
         if lt is not None and lt.pid == os.getpid() and not lt.stop(timeout):
             logger.warning("the WSGI bridge loop thread did not stop within %g s", timeout)
 
@@ -701,6 +855,36 @@ class AsgiBridge:
         # The parent's lock may have been held at fork time and its thread does not exist here.
         self._lock = threading.Lock()
         self._loop_thread = None
+        # The parent's inline loops (and their anyio worker threads) are not ours to run.
+        self._inline_idle = []
+        self._inline_count = 0
+
+    def _borrow_inline(self) -> _InlineLoop | None:
+        with self._lock:
+            while self._inline_idle:
+                inline = self._inline_idle.pop()
+                if inline.usable:
+                    return inline
+                self._inline_count -= 1
+            if self._closed or self._inline_count >= _MAX_INLINE_LOOPS:
+                return None
+            self._inline_count += 1
+        try:
+            return _InlineLoop()
+        except BaseException:
+            with self._lock:
+                self._inline_count -= 1
+            raise
+
+    def _give_back_inline(self, inline: _InlineLoop) -> None:
+        with self._lock:
+            keep = not self._closed and inline.usable and inline.pid == os.getpid()
+            if keep:
+                self._inline_idle.append(inline)
+            else:
+                self._inline_count -= 1
+        if not keep:
+            inline.close()
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -790,6 +974,66 @@ class AsgiBridge:
             return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
         if item[0] == "done" and item[1] is not None:
             logger.error("the ASGI application failed before starting its response", exc_info=item[1])
+        else:
+            logger.error("the ASGI application returned without sending a response")
+        return BridgeResponse.fixed(*_error_body(500, "Internal server error", _JSONRPC_INTERNAL_ERROR))
+
+    def handle_inline(
+        self,
+        environ: WSGIEnvironment,
+        *,
+        body: bytes | None = None,
+        extra_scope: Mapping[str, Any] | None = None,
+    ) -> BridgeResponse:
+        """Like :meth:`handle`, but the calling worker thread runs the app itself (no thread hop).
+
+        The app runs on an event loop borrowed from a pool (one loop per concurrently served
+        request), not on the bridge's loop thread, and the whole response is buffered. Use it
+        only for requests whose handling touches nothing bound to the loop thread: no
+        streaming, no stateful session, no coroutine of the application that may hold
+        loop-bound resources (for the MCP endpoint, ``McpEndpoint.loop_free`` decides). The
+        lifespan still runs on the loop thread, which is started if needed. When the pool is
+        exhausted the request takes the normal path through :meth:`handle`.
+        """
+        self._check_server(environ)
+        if body is None:
+            read = self._read_body(environ)
+            if isinstance(read, BridgeResponse):
+                return read
+            body = read
+        elif len(body) > self.max_body_size:
+            return self._too_large()
+        try:
+            lt = self._ensure_started()
+        except BridgeStartupError:
+            logger.exception("the WSGI bridge could not start")
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        except BridgeError:
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        app = lt.app
+        if app is None:
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        inline = self._borrow_inline()
+        if inline is None:
+            return self.handle(environ, body=body, extra_scope=extra_scope)
+        scope = build_scope(environ, extra_scope)
+        timeout = self.response_timeout
+        try:
+            outcome = inline.run(lambda: _collect_response(app, scope, body, timeout))
+        except asyncio.CancelledError:
+            outcome = asyncio.CancelledError()
+        finally:
+            self._give_back_inline(inline)
+        if isinstance(outcome, tuple):
+            status, headers, content = outcome
+            return BridgeResponse.fixed(status, headers, content)
+        if isinstance(outcome, TimeoutError):
+            logger.warning("the ASGI application sent no response within %g s", timeout or 0)
+            return BridgeResponse.fixed(*_error_body(504, "Gateway timeout", _JSONRPC_INTERNAL_ERROR))
+        if isinstance(outcome, asyncio.CancelledError):
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        if outcome is not None:
+            logger.error("the ASGI application failed before starting its response", exc_info=outcome)
         else:
             logger.error("the ASGI application returned without sending a response")
         return BridgeResponse.fixed(*_error_body(500, "Internal server error", _JSONRPC_INTERNAL_ERROR))
