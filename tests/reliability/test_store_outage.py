@@ -99,11 +99,6 @@ async def test_flow_survives_a_store_restart(stack: tuple[RunningServer, str], b
         store.close()
 
 
-@pytest.mark.xfail(
-    reason="the connect views (mcp_tools.client.views, in progress) catch McpClientError only: a "
-    "StoreError escapes as a 500; they need `except StoreError: return store_error_response(exc)`",
-    strict=False,
-)
 def test_connect_with_the_store_down_is_503(stack: tuple[RunningServer, str], backend: Backend) -> None:
     store = backend.store()
     try:

@@ -26,11 +26,12 @@ from mcp_tools.client.callback import (
     error_response,
     handle_oauth_callback,
     read_browser_binding,
+    store_error_response,
 )
 from mcp_tools.client.errors import McpClientError
 from mcp_tools.client.guard import UrlGuard
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.stores import AsyncStore, Store
+from mcp_tools.stores import AsyncStore, Store, StoreError
 
 __all__ = [
     "ConnectSettings",
@@ -83,7 +84,8 @@ def connect_view(request: Request, store: Store | AsyncStore, settings: ConnectS
     """Start connecting to the MCP URL in the request's query (synchronous frameworks).
 
     ``400`` without the URL; the status of :func:`~mcp_tools.client.error_response` for an unsafe
-    URL or a misconfigured server; otherwise ``303`` to consent with the binding cookie set.
+    URL or a misconfigured server; ``503`` when the store fails; otherwise ``303`` to consent with
+    the binding cookie set.
     """
     endpoint = settings.endpoint_of(request)
     if isinstance(endpoint, Response):
@@ -92,6 +94,8 @@ def connect_view(request: Request, store: Store | AsyncStore, settings: ConnectS
         client = create_dynamically_registered_mcp_client(**settings.arguments(request, endpoint, store))
     except McpClientError as exc:
         return error_response(exc)
+    except StoreError as exc:
+        return store_error_response(exc)
     return settings.redirect(client)
 
 
@@ -106,6 +110,8 @@ async def aconnect_view(request: Request, store: Store | AsyncStore, settings: C
         )
     except McpClientError as exc:
         return error_response(exc)
+    except StoreError as exc:
+        return store_error_response(exc)
     return settings.redirect(client)
 
 
