@@ -28,6 +28,7 @@ client always gets a challenge (and the resource metadata URL) it can act on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -224,6 +225,7 @@ class AuthResult:
         return self.token is not None
 
 
+@functools.lru_cache(maxsize=256)
 def _normalise_url(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -298,10 +300,12 @@ class BearerGuard:
     # -- the checks, split around the verifier call ----------------------------------------------
 
     def _extract(self, request: Request) -> str | AuthResult:
-        try:
-            in_query = bool(request.query_all("access_token"))
-        except ValueError:  # an unparsable URL carries no usable query token
-            in_query = False
+        in_query = False
+        if "?" in request.url:  # parse the query only when there is one
+            try:
+                in_query = bool(request.query_all("access_token"))
+            except ValueError:  # an unparsable URL carries no usable query token
+                in_query = False
         if in_query or self._token_in_form(request):
             return self.unauthorized(
                 "invalid_request", "Access tokens are accepted only in the Authorization header"
