@@ -145,6 +145,9 @@ class Demo:
                 "or run it from a checkout with `python3 scripts/dev.py demo`"
             )
         from .apps import django_mcp_app, fastapi_mcp_app, flask_mcp_app
+
+        for noisy in ("mcp", "httpx", "httpx2"):  # the SDK's INFO lines (request lines carry codes)
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         from .connector import ConnectorConfig, create_connector_app
 
         try:
@@ -186,8 +189,6 @@ class Demo:
             else:
                 self._running.append(serve_asgi(name, app, sock))
 
-        for noisy in ("mcp", "httpx", "httpx2"):  # the SDK's INFO lines (request lines carry codes)
-            logging.getLogger(noisy).setLevel(logging.WARNING)
         self._store = self._open_store()
         config = ConnectorConfig(
             url=self.connector_url,
