@@ -164,3 +164,16 @@ def bench(session: nox.Session) -> None:
         else:
             session.log("wrk not found: falling back to the Python load generator (noisier)")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Bounded soak: 8 concurrent clients for 60 s through each adapter (not run by CI).
+
+    FastAPI under uvicorn, Flask under gunicorn gthread, Django under gunicorn and uvicorn, all on
+    127.0.0.1. Fails on any error, on RSS growth of 10 % or more of the serving process, or on a
+    traceback or token in server stderr (kept in a temp dir). ``nox -s soak -- --duration 10
+    --only flask-gunicorn``; see ``tests/reliability/soak.py``.
+    """
+    install_family(session)
+    session.run("python", "-m", "tests.reliability.soak", *session.posargs)
