@@ -164,7 +164,9 @@ def html_page(status: int, title: str, body: str, headers: Sequence[tuple[str, s
         ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "no-referrer"),
+        # Not "no-referrer": browsers then send "Origin: null" with the page's own form posts,
+        # which the same-origin check refuses. "same-origin" still sends nothing to other sites.
+        ("Referrer-Policy", "same-origin"),
         *headers,
     ]
     return Response(status, document.encode("utf-8"), out)
