@@ -10,7 +10,6 @@ journey is bounded.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
+
+from .page import display_text
 
 __all__ = ["HeadlessFailure", "run_headless"]
 
@@ -108,11 +109,7 @@ def _follow(
 
 
 def _shown(result: dict[str, Any]) -> str:
-    texts = result.get("text") or []
-    structured = result.get("structured_content")
-    if isinstance(structured, dict) and set(structured) != {"result"}:
-        return json.dumps(structured, sort_keys=True)
-    return " ".join(texts) if texts else json.dumps(structured)
+    return " ".join(display_text(result).split())  # one line
 
 
 class _Journey:

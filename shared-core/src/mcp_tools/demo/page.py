@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-__all__ = ["ConnectionView", "ToolView", "argument_skeleton", "render_page", "result_view"]
+__all__ = ["ConnectionView", "ToolView", "argument_skeleton", "display_text", "render_page", "result_view"]
 
 
 @dataclass
@@ -59,6 +59,15 @@ def result_view(result: Any) -> dict[str, Any]:
     }
 
 
+def display_text(result: Mapping[str, Any]) -> str:
+    """What to show of a :func:`result_view`: structured content as JSON, or the text of a plain result."""
+    texts = [str(text) for text in result.get("text") or []]
+    structured = result.get("structured_content")
+    if isinstance(structured, Mapping) and set(structured) != {"result"}:
+        return json.dumps(structured, indent=2, sort_keys=True)
+    return "\n".join(texts) if texts else json.dumps(structured)
+
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.5rem;margin-bottom:.2rem}.sub{color:#57606a;margin-top:0}
@@ -92,8 +101,7 @@ def _tool_html(conn: ConnectionView, tool: ToolView) -> str:
     result = ""
     if tool.result is not None:
         is_error = bool(tool.result.get("is_error"))
-        shown: Any = tool.result.get("structured_content")
-        body = json.dumps(shown, indent=2) if shown is not None else "\n".join(tool.result.get("text", []))
+        body = display_text(tool.result)
         css = "result is-error" if is_error else "result"
         result = (
             f'<div class="muted">Result{" (error)" if is_error else ""}:</div>'
