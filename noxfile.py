@@ -13,7 +13,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint", "typecheck", "build", "docs"]
+nox.options.sessions = ["tests", "lint", "typecheck", "build", "docs", "demo"]
 
 ROOT = pathlib.Path(__file__).parent
 CORE = "shared-core"
@@ -31,6 +31,7 @@ TEST_DEPS = [
     "gunicorn>=22",
     "waitress>=3",
     "cryptography>=42",
+    "playwright>=1.45",  # tests/demo/test_browser.py: drives /usr/bin/chromium, no `playwright install`
 ]
 
 
@@ -93,6 +94,22 @@ def conformance_client(session: nox.Session) -> None:
     """
     install_family(session)
     run_pytest(session, "tests/core/client/test_conformance.py")
+
+
+DEMO_TIMEOUT = 300  # seconds for the whole `mcp-tools demo --headless` run
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """``mcp-tools demo --headless``: dev AS, MCP servers on FastAPI, Flask and Django, the connector.
+
+    Installs the four distributions from the repository (not editable: what a user gets) plus
+    uvicorn, then runs the journey for every server without a person; any failure exits non-zero.
+    The whole run is bounded by ``DEMO_TIMEOUT``. Extra arguments go to ``mcp-tools demo``.
+    """
+    session.install(f"./{CORE}[crypto]", *(f"./{path}" for path in ADAPTERS.values()), "uvicorn>=0.30")
+    bounded = f"import subprocess as s, sys; sys.exit(s.run(sys.argv[1:], timeout={DEMO_TIMEOUT}).returncode)"
+    session.run("python", "-c", bounded, "mcp-tools", "demo", "--headless", *session.posargs)
 
 
 @nox.session

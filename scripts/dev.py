@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has only Python 3.11+.
 
+    python3 scripts/dev.py demo      # installs the packages into .venv-demo and runs `mcp-tools demo`
     python3 scripts/dev.py test      # installs nox into .venv-dev, starts services, runs CI's sessions
+
+``demo`` passes further arguments to ``mcp-tools demo`` (``--headless``,
+``--authorization-server URL``, ``--port N``...).
 
 Everything the tests need (Python packages, Redis and PostgreSQL when they are not
 already running) is installed or started from here, never by hand.
@@ -9,6 +13,7 @@ already running) is installed or started from here, never by hand.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import subprocess
@@ -17,7 +22,14 @@ import venv
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOOLS_VENV = ROOT / ".venv-dev"
-CI_SESSIONS = ["tests", "lint", "typecheck", "build", "docs"]
+DEMO_VENV = ROOT / ".venv-demo"
+CI_SESSIONS = ["tests", "lint", "typecheck", "build", "docs", "demo"]
+DEMO_PACKAGES = [
+    "shared-core[crypto]",
+    "packages/mcp-tools-fastapi",
+    "packages/mcp-tools-flask",
+    "packages/mcp-tools-django",
+]
 
 
 def tools_python() -> pathlib.Path:
@@ -41,6 +53,38 @@ def run_nox(sessions: list[str], extra: list[str]) -> int:
     return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
 
 
+def demo_python() -> pathlib.Path:
+    """``.venv-demo`` with the four packages (editable, from this checkout) and uvicorn.
+
+    Installed on first use and again whenever a pyproject.toml changes (a stamp file holds their hash).
+    """
+    python = DEMO_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    digest = hashlib.sha256()
+    for package in DEMO_PACKAGES:
+        digest.update((ROOT / package.split("[")[0] / "pyproject.toml").read_bytes())
+    stamp = DEMO_VENV / ".installed"
+    if python.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return python
+    if not python.exists():
+        print(f"dev.py: creating {DEMO_VENV.name} for the demo", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(DEMO_VENV)
+    print("dev.py: installing mcp-tools-core, -fastapi, -flask, -django and uvicorn", flush=True)
+    editable = [arg for package in DEMO_PACKAGES for arg in ("-e", str(ROOT / package))]
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, *editable, "uvicorn>=0.30"], check=True)
+    stamp.write_text(digest.hexdigest())
+    return python
+
+
+def run_demo(extra: list[str]) -> int:
+    python = demo_python()
+    cmd = [str(python), "-m", "mcp_tools.cli", "demo", *extra]
+    if os.name == "posix":  # become the demo: Ctrl-C and SIGTERM reach it directly
+        sys.stdout.flush()
+        os.execv(cmd[0], cmd)
+    return subprocess.run(cmd, check=False).returncode
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is
         print("dev.py: Python 3.11 or newer is required", file=sys.stderr)
@@ -49,6 +93,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         subprocess.run([sys.executable, str(ROOT / "scripts" / "ensure_services.py")], check=True)
         return run_nox(CI_SESSIONS, argv[1:])
+    if command == "demo":
+        return run_demo(argv[1:])
     if command == "nox":
         return run_nox(argv[1:2], argv[2:])
     print(__doc__, file=sys.stderr)
