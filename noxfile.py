@@ -13,7 +13,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint", "typecheck", "build", "docs", "demo"]
+nox.options.sessions = ["tests", "lint", "typecheck", "build", "docs", "demo", "interop"]
 
 ROOT = pathlib.Path(__file__).parent
 CORE = "shared-core"
@@ -49,9 +49,9 @@ def run_pytest(session: nox.Session, *paths: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Every test of every package (the docs samples run in the ``docs`` session)."""
+    """Every test of every package (the docs samples run in the ``docs`` session, interop in ``interop``)."""
     install_family(session)
-    run_pytest(session, "tests", "--ignore=tests/docs")
+    run_pytest(session, "tests", "--ignore=tests/docs", "--ignore=tests/interop")
 
 
 @nox.session(name="tests-core")
@@ -90,7 +90,7 @@ def conformance_client(session: nox.Session) -> None:
     """The official MCP conformance suite's client auth scenarios against mcp_tools.client.
 
     ``npm ci`` installs @modelcontextprotocol/conformance and the Node 22 it needs (from the npm
-    registry) under tests/core/client/conformance/ on first use. The ``tests`` session runs it too.
+    registry) under tests/node/ on first use. The ``tests`` session runs it too.
     """
     install_family(session)
     run_pytest(session, "tests/core/client/test_conformance.py")
@@ -110,6 +110,20 @@ def demo(session: nox.Session) -> None:
     session.install(f"./{CORE}[crypto]", *(f"./{path}" for path in ADAPTERS.values()), "uvicorn>=0.30")
     bounded = f"import subprocess as s, sys; sys.exit(s.run(sys.argv[1:], timeout={DEMO_TIMEOUT}).returncode)"
     session.run("python", "-c", bounded, "mcp-tools", "demo", "--headless", *session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Foreign clients and the official conformance suite against every adapter (tests/interop/).
+
+    oidc-provider as the authorization server; the TypeScript SDK (full OAuth flow and refresh),
+    the MCP Inspector CLI and the conformance suite's server scenarios against FastAPI (uvicorn),
+    Flask (gunicorn) and Django (gunicorn, uvicorn); the Clerk HTTP-handler parity vectors.
+    ``npm ci`` installs the pinned Node tools (tests/node/, tests/oauth_as/) on first use.
+    Writes docs/interop-results.md. About 3 minutes.
+    """
+    install_family(session)
+    run_pytest(session, "tests/interop")
 
 
 @nox.session

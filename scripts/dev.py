@@ -23,7 +23,7 @@ import venv
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOOLS_VENV = ROOT / ".venv-dev"
 DEMO_VENV = ROOT / ".venv-demo"
-CI_SESSIONS = ["tests", "lint", "typecheck", "build", "docs", "demo"]
+CI_SESSIONS = ["tests", "lint", "typecheck", "build", "docs", "demo", "interop"]
 DEMO_PACKAGES = [
     "shared-core[crypto]",
     "packages/mcp-tools-fastapi",

