@@ -10,6 +10,7 @@ journey is bounded.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,10 @@ def _follow(
 
 
 def _shown(result: dict[str, Any]) -> str:
-    return " ".join(display_text(result).split())  # one line
+    structured = result.get("structured_content")
+    if isinstance(structured, dict) and set(structured) != {"result"}:
+        return json.dumps(structured, sort_keys=True)  # one line
+    return " ".join(display_text(result).split())
 
 
 class _Journey:
