@@ -2,7 +2,8 @@
 """Side-by-side throughput and latency of an authenticated MCP ``tools/call``.
 
     nox -s bench                      # the full run (about 6 minutes on 2 cores)
-    nox -s bench -- --quick           # a smoke run (about 1.5 minutes)
+    nox -s bench -- --quick           # a smoke run (about 2 minutes)
+    nox -s bench -- --compare-ref REF # also our contenders at git ref REF (before/after)
     python benchmarks/run.py --help   # in a venv with the family, fastmcp and matplotlib
 
 Every contender is one server process on 127.0.0.1, started here and killed at the end:
@@ -21,9 +22,12 @@ All stateless with JSON responses; all but the baseline check the same RS256 JWT
 request. Load comes from ``wrk`` (one thread, keep-alive) with ``mcp.lua``, or from
 ``loadgen.py`` with ``--loadgen python``; each run is bounded by ``--duration`` seconds and
 ``--max-requests``. Scenarios: a 2026-07-28 ``tools/call`` ("modern") and a 2025-11-25
-stateless ``tools/call`` ("legacy"), at concurrency 1 and 8. Rounds interleave the
-contenders (the order rotates each round); the tables give medians over rounds, and each
-ratio is the median of the per-round ratios to the baseline measured in the same round.
+stateless ``tools/call`` ("legacy"), at concurrency 1 and 8. Within each round and scenario
+the baseline runs before and after every contender (B C1 B C2 B ...; the order rotates each
+round), and a contender's ratio for that round is its req/s over the mean of those two
+baseline runs, so drifts in the load of a shared machine cancel out. The tables give medians
+over rounds. The server's CPU time per request (from /proc) is reported too: it is what a
+request costs, and much less sensitive to other processes than req/s.
 
 Outputs ``results.json``, ``results.md`` and ``results.png`` in ``--out`` (default
 ``benchmarks/results/``) and prints the markdown.
@@ -87,6 +91,7 @@ class Contender:
     log: Any = None
     skipped: str | None = None
     notes: list[str] = field(default_factory=list)
+    pythonpath: str = ""
 
 
 def contenders() -> list[Contender]:
@@ -161,10 +166,43 @@ def server_command(c: Contender, threads: int) -> list[str]:
     ]  # fmt: skip
 
 
+OURS = ("fastapi", "django-asgi", "django-wsgi", "flask")
+
+
+def before_contenders(selected: list[Contender], ref: str, tree: Path) -> list[Contender]:
+    """Copies of our contenders that import the family's sources as of ``ref`` (git archive)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "shared-core/src", "packages"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    paths = [str(tree / "shared-core" / "src"), *(str(p) for p in sorted((tree / "packages").glob("*/src")))]
+    label = ref[:12]
+    extra = []
+    for c in selected:
+        if c.key in OURS:
+            extra.append(
+                Contender(
+                    f"{c.key}@{label}",
+                    f"{c.label} @{label}",
+                    c.server,
+                    c.target,
+                    needs=c.needs,
+                    metadata=False,
+                    pythonpath=os.pathsep.join(paths),
+                )
+            )
+    return extra
+
+
 def start_server(
     c: Contender, env: dict[str, str], log_dir: Path, cpus: set[int] | None, threads: int
 ) -> None:
     c.port = free_port()
+    if c.pythonpath:
+        env = dict(env, PYTHONPATH=os.pathsep.join([c.pythonpath, env.get("PYTHONPATH", "")]))
     c.log = open(log_dir / f"{c.key}.log", "wb")  # noqa: SIM115
     preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     c.process = subprocess.Popen(
@@ -362,9 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 s, short micro-benchmarks")
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per load run")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians are reported)")
+    parser.add_argument("--quick", action="store_true", help="1 round, short micro-benchmarks")
+    parser.add_argument("--duration", type=float, default=1.0, help="seconds per load run")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds (medians are reported)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="request bound per load run")
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--eras", default="modern,legacy")
@@ -379,9 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-micro", action="store_true")
     parser.add_argument("--no-stores", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument(
+        "--compare-ref",
+        default="",
+        help="also run our contenders with the family's code at this git ref (suffix '@ref')",
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.rounds = 2.0, 1
+        args.duration, args.rounds = 1.0, 1
     loadgen = args.loadgen or ("wrk" if shutil.which("wrk") else "python")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -409,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {c.key}: {c.skipped}", flush=True)
             continue
         selected.append(c)
+
+    old_tree = tempfile.TemporaryDirectory() if args.compare_ref else None
+    if old_tree is not None:
+        selected += before_contenders(selected, args.compare_ref, Path(old_tree.name))
 
     pin = args.pin and (os.cpu_count() or 1) >= 2
     server_cpus = {0} if pin else None
@@ -449,11 +496,19 @@ def main(argv: list[str] | None = None) -> int:
                         body=tool_call_body(era),
                         concurrency=8,
                     )
+            baseline = next(c for c in ready if c.key == BASELINE)
+            others = [c for c in ready if c.key != BASELINE]
             for round_no in range(args.rounds):
                 for era, concurrency in scenarios:
-                    shift = round_no % len(ready)
-                    order = ready[shift:] + ready[:shift]
-                    for c in order:
+                    name = scenario_key(era, concurrency)
+
+                    def measure(
+                        c: Contender,
+                        era: str = era,
+                        concurrency: int = concurrency,
+                        name: str = name,
+                        round_no: int = round_no,
+                    ) -> dict[str, Any]:
                         assert c.process is not None
                         cpu_before = cpu_seconds(c.process.pid)
                         raw = load.run(
@@ -467,10 +522,20 @@ def main(argv: list[str] | None = None) -> int:
                         cpu = cpu_seconds(c.process.pid) - cpu_before
                         fig = figures(raw) | {"round": round_no}
                         fig["cpu_us"] = cpu / raw["requests"] * 1e6 if raw["requests"] else 0.0
-                        samples.setdefault(c.key, {}).setdefault(scenario_key(era, concurrency), []).append(
-                            fig
-                        )
-                        report(round_no, args.rounds, scenario_key(era, concurrency), c.key, fig)
+                        samples.setdefault(c.key, {}).setdefault(name, []).append(fig)
+                        report(round_no, args.rounds, name, c.key, fig)
+                        return fig
+
+                    # B C1 B C2 B ...: each contender is compared with the baseline runs just
+                    # before and after it, so drifts in the machine's load cancel out.
+                    shift = round_no % max(1, len(others))
+                    before = measure(baseline)
+                    for c in others[shift:] + others[:shift]:
+                        fig = measure(c)
+                        after = measure(baseline)
+                        fig["base_rps"] = (before["rps"] + after["rps"]) / 2
+                        fig["base_cpu_us"] = (before["cpu_us"] + after["cpu_us"]) / 2
+                        before = after
             meta_load = Load(loadgen, min(2.0, args.duration), args.max_requests, load_cpus, tmp)
             for c in ready:
                 if c.metadata:
@@ -487,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_stores:
             stores_text = run_stores(0.1 if args.quick else 0.25)
 
+    if old_tree is not None:
+        old_tree.cleanup()
     summary = summarise(selected, samples, scenarios)
     result = {
         "meta": {
@@ -608,16 +675,16 @@ def summarise(
         for era, concurrency in scenarios:
             name = scenario_key(era, concurrency)
             runs = samples.get(c.key, {}).get(name, [])
-            base = {r["round"]: r["rps"] for r in samples.get(BASELINE, {}).get(name, [])}
             if not runs:
                 continue
-            ratios = [r["rps"] / base[r["round"]] for r in runs if base.get(r["round"])]
-            base_cpu = {r["round"]: r.get("cpu_us") for r in samples.get(BASELINE, {}).get(name, [])}
-            cpu_ratios = [
-                base_cpu[r["round"]] / r["cpu_us"]
-                for r in runs
-                if r.get("cpu_us") and base_cpu.get(r["round"])
-            ]
+            if c.key == BASELINE:
+                ratios = [1.0 for _ in runs]
+                cpu_ratios = [1.0 for _ in runs]
+            else:
+                ratios = [r["rps"] / r["base_rps"] for r in runs if r.get("base_rps")]
+                cpu_ratios = [
+                    r["base_cpu_us"] / r["cpu_us"] for r in runs if r.get("cpu_us") and r.get("base_cpu_us")
+                ]
             per[name] = {
                 "rps": statistics.median(r["rps"] for r in runs),
                 "p50_ms": statistics.median(r["p50_ms"] for r in runs),
