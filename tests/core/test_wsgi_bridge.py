@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -922,8 +923,11 @@ def test_gunicorn_sync_worker_refuses_stateful_sessions() -> None:
         assert "stateful MCP sessions need a multithreaded WSGI server" in log.read_text()
 
 
-def test_exit_hook_shuts_down_live_bridges() -> None:
+def test_exit_hook_shuts_down_live_bridges(monkeypatch: pytest.MonkeyPatch) -> None:
     # Interpreter exit shuts down every live bridge (the atexit hook calls this function).
+    # A registry of its own: the real one holds the bridges of other tests' apps (Django's
+    # hand-wired /ts/mcp view, say), which must keep working for the rest of the session.
+    monkeypatch.setattr(wsgi_bridge, "_bridges", weakref.WeakSet())
     bridge = AsgiBridge(hello_app)
     assert bridge in wsgi_bridge._bridges
     bridge.start()
