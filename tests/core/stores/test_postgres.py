@@ -127,7 +127,18 @@ def test_server_restart_mid_use_reconnects() -> None:
         with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{server.port}"):
             store.read("session_x")
         server.start()
-        assert store.read("state_s") == "abc"  # stale pooled connections were replaced
+        # The pool replaces its stale connections in the background; on a loaded machine the
+        # first attempts may still fail fast with StoreUnavailable. Recovery must come, bounded.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                recovered = store.read("state_s")
+                break
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert recovered == "abc"  # stale pooled connections were replaced
         assert store.read("session_x") == {"token": "t"}
         store.write("after", 1)
         assert store.keys() == ["session_x", "state_s", "after"]
