@@ -907,6 +907,33 @@ class AsgiBridge:
 
     call = __call__
 
+    def _prepare(
+        self, environ: WSGIEnvironment, body: bytes | None
+    ) -> BridgeResponse | tuple[bytes, _LoopThread, ASGIApp]:
+        """What every request needs first: the body (bounded), a running loop thread and its app.
+
+        Returns the refusal (400/413/503) instead when one of them cannot be had.
+        """
+        self._check_server(environ)
+        if body is None:
+            read = self._read_body(environ)
+            if isinstance(read, BridgeResponse):
+                return read
+            body = read
+        elif len(body) > self.max_body_size:
+            return self._too_large()
+        try:
+            lt = self._ensure_started()
+        except BridgeStartupError:
+            logger.exception("the WSGI bridge could not start")
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        except BridgeError:
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        app = lt.app
+        if app is None:
+            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        return body, lt, app
+
     def handle(
         self,
         environ: WSGIEnvironment,
@@ -927,25 +954,10 @@ class AsgiBridge:
         started), 503 (loop unavailable or shut down), 504 (``response_timeout``).
         :class:`UnsupportedServerError` is raised for a server that cannot serve the mode.
         """
-        self._check_server(environ)
-        if body is None:
-            read = self._read_body(environ)
-            if isinstance(read, BridgeResponse):
-                return read
-            body = read
-        elif len(body) > self.max_body_size:
-            return self._too_large()
-
-        try:
-            lt = self._ensure_started()
-        except BridgeStartupError:
-            logger.exception("the WSGI bridge could not start")
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
-        except BridgeError:
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
-        app = lt.app
-        if app is None:
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        prepared = self._prepare(environ, body)
+        if isinstance(prepared, BridgeResponse):
+            return prepared
+        body, lt, app = prepared
 
         scope = build_scope(environ, extra_scope)
         exchange = _Exchange(lt.loop, body)
@@ -995,24 +1007,10 @@ class AsgiBridge:
         lifespan still runs on the loop thread, which is started if needed. When the pool is
         exhausted the request takes the normal path through :meth:`handle`.
         """
-        self._check_server(environ)
-        if body is None:
-            read = self._read_body(environ)
-            if isinstance(read, BridgeResponse):
-                return read
-            body = read
-        elif len(body) > self.max_body_size:
-            return self._too_large()
-        try:
-            lt = self._ensure_started()
-        except BridgeStartupError:
-            logger.exception("the WSGI bridge could not start")
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
-        except BridgeError:
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
-        app = lt.app
-        if app is None:
-            return BridgeResponse.fixed(*_error_body(503, "Service unavailable", _JSONRPC_INTERNAL_ERROR))
+        prepared = self._prepare(environ, body)
+        if isinstance(prepared, BridgeResponse):
+            return prepared
+        body, _lt, app = prepared
         inline = self._borrow_inline()
         if inline is None:
             return self.handle(environ, body=body, extra_scope=extra_scope)
