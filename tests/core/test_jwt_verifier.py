@@ -293,6 +293,27 @@ def test_jwks_down_cached_keys_keep_working(
     assert verify(verifier, token) is not None
 
 
+def test_stale_keys_stop_after_the_max_stale_window(
+    jwks_state: JWKSState, clock: FakeClock, verify: Verify
+) -> None:
+    verifier = JWTVerifier(
+        issuer=ISSUER,
+        audience=RESOURCE,
+        jwks_uri=jwks_state.uri,
+        clock=clock,
+        cache_ttl=0,
+        jwks_max_stale=3600,
+    )
+    token = mint(RSA, claims(exp=NOW + 7 * 86400))
+    assert verify(verifier, token) is not None
+    jwks_state.server.stop()
+    clock.advance(300 + 3000)  # past the refresh time, inside the stale window
+    assert verify(verifier, token) is not None
+    clock.advance(700)  # 300 + 3700 s after the fetch: beyond ttl + max_stale
+    with pytest.raises(TokenVerificationUnavailable, match="older than the allowed 3600 s"):
+        verify(verifier, token)
+
+
 def test_static_keys_need_no_network(clock: FakeClock, verify: Verify) -> None:
     for keys in (
         KeySet([RSA]),

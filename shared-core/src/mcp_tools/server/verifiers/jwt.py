@@ -260,8 +260,10 @@ class _JWKSCache:
         timeout: float,
         headers: Mapping[str, str],
         clock: Callable[[], float],
+        max_stale: float = 86400.0,
     ) -> None:
         self.jwks_uri = jwks_uri
+        self._max_stale = max_stale
         self._static = static_keys
         self._ttl = ttl
         self._min_interval = min_refetch_interval
@@ -316,12 +318,18 @@ class _JWKSCache:
             return keys
         if keys is not None:
             # Expired: refresh, but never more often than the rate limit, and keep serving
-            # the stale keys if the endpoint is down.
-            if last_attempt is not None and now - last_attempt < self._min_interval:
+            # the stale keys while the endpoint is down, for at most max_stale seconds.
+            too_old = now - fetched_at >= self._ttl + self._max_stale
+            if last_attempt is not None and now - last_attempt < self._min_interval and not too_old:
                 return keys
             try:
                 return (yield from self._fetch())
             except TokenVerificationUnavailable as exc:
+                if too_old:
+                    raise TokenVerificationUnavailable(
+                        f"JWKS endpoint {self.jwks_uri} is unavailable and the cached keys are older "
+                        f"than the allowed {self._max_stale:g} s past their refresh time"
+                    ) from exc
                 logger.warning("JWKS refresh failed, using cached keys: %s", exc)
                 return keys
         if last_failure is not None and now - last_failure < self._min_interval:
@@ -363,6 +371,7 @@ class _JWTCore:
         jwks_headers: Mapping[str, str] | None = None,
         cache_ttl: float = 300.0,
         max_cache_entries: int = 4096,
+        jwks_max_stale: float = 86400.0,
     ) -> None:
         if (jwks_uri is None) == (keys is None):
             raise ValueError("give exactly one of jwks_uri or keys")
@@ -390,6 +399,7 @@ class _JWTCore:
             timeout=timeout,
             headers=dict(jwks_headers or {}),
             clock=clock,
+            max_stale=jwks_max_stale,
         )
         self.cache_ttl = cache_ttl
         self.cache = TokenCache(max_cache_entries, clock)
@@ -522,6 +532,9 @@ class JWTVerifier(McpTokenVerifier):
             ``exp``, is dropped as soon as the key set is refetched, and is keyed by the
             SHA-256 digest of the token; refused tokens are never cached.
         max_cache_entries: bound on cached tokens (least recently used evicted).
+        jwks_max_stale: while the JWKS endpoint is down, cached keys keep verifying tokens for at
+            most this many seconds past their refresh time (default one day); then
+            :class:`TokenVerificationUnavailable` until the endpoint answers again.
 
     Raises :class:`TokenVerificationUnavailable` when keys are needed and the JWKS endpoint
     cannot deliver them. Once keys are cached, an outage does not stop verification with
@@ -546,6 +559,7 @@ class JWTVerifier(McpTokenVerifier):
         http_client: Any = None,
         cache_ttl: float = 300.0,
         max_cache_entries: int = 4096,
+        jwks_max_stale: float = 86400.0,
     ) -> None:
         super().__init__(session=session, http_client=http_client)
         if not isinstance(issuer, str) or not issuer:
@@ -564,6 +578,7 @@ class JWTVerifier(McpTokenVerifier):
             clock=clock,
             cache_ttl=cache_ttl,
             max_cache_entries=max_cache_entries,
+            jwks_max_stale=jwks_max_stale,
         )
 
     @property
