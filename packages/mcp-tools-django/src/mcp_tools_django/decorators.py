@@ -27,7 +27,6 @@ from django.http import HttpRequest
 
 from mcp_tools.http import Request
 from mcp_tools.server.bearer import BearerGuard
-from mcp_tools.server.metadata import protected_resource_metadata_url
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools_django.conf import get_resource_server
 from mcp_tools_django.views import to_core_request, to_django_response
@@ -103,7 +102,7 @@ def mcp_auth(
     guard = BearerGuard(
         verifier,
         resource_url=resource_url,
-        resource_metadata_url=resource_metadata_url or protected_resource_metadata_url(resource_url),
+        resource_metadata_url=resource_metadata_url,
         required_scopes=list(scopes),
     )
 

@@ -17,7 +17,6 @@ from mcp_tools.http import Headers, Request, Response
 from mcp_tools.server import handlers
 from mcp_tools.server.bearer import BearerGuard
 from mcp_tools.server.endpoint import McpEndpoint, ServerSource
-from mcp_tools.server.metadata import protected_resource_metadata_url
 from mcp_tools.server.resource_server import (
     AUTHORIZATION_SERVER_METADATA_PATH,
     AuthorizationServerMetadataSource,
@@ -273,7 +272,7 @@ def mcp_auth(
     guard = BearerGuard(
         verifier,
         resource_url=resource_url,
-        resource_metadata_url=resource_metadata_url or protected_resource_metadata_url(resource_url),
+        resource_metadata_url=resource_metadata_url,
         required_scopes=list(scopes),
     )
 

@@ -24,7 +24,6 @@ from mcp_tools.http import Headers, Request, Response, json_response
 from mcp_tools.server import handlers
 from mcp_tools.server.bearer import AuthResult, BearerGuard
 from mcp_tools.server.endpoint import ServerSource
-from mcp_tools.server.metadata import protected_resource_metadata_url
 from mcp_tools.server.resource_server import (
     McpResourceServer,
 )
@@ -218,7 +217,7 @@ def mcp_auth(
     guard = BearerGuard(
         verifier,
         resource_url=resource_url,
-        resource_metadata_url=resource_metadata_url or protected_resource_metadata_url(resource_url),
+        resource_metadata_url=resource_metadata_url,
         required_scopes=list(scopes),
     )
     return lambda view: protect_view(view, lambda: guard, lambda: None)

@@ -272,6 +272,37 @@ async def _call_redirect(redirect: Redirect | None, url: str | None) -> None:
             await result
 
 
+def _start(
+    config: ClientConfig,
+    store: Store | AsyncStore,
+    redirect: Redirect | None,
+    browser_binding: str | None,
+    url_guard: UrlGuard | None,
+    state_ttl: float,
+) -> McpClient:
+    """Discovery and registration from synchronous code; ``redirect`` gets the consent URL."""
+    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
+    _finish(client, drive_sync(flow, client.store, client.url_guard), binding)
+    if redirect is not None and client.authorization_url is not None:
+        redirect(client.authorization_url)
+    return client
+
+
+async def _astart(
+    config: ClientConfig,
+    store: Store | AsyncStore,
+    redirect: Redirect | None,
+    browser_binding: str | None,
+    url_guard: UrlGuard | None,
+    state_ttl: float,
+) -> McpClient:
+    """The asynchronous twin of :func:`_start` (``redirect`` may be a coroutine function)."""
+    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
+    _finish(client, await drive_async(flow, AsyncStore(client.store), client.url_guard), binding)
+    await _call_redirect(redirect, client.authorization_url)
+    return client
+
+
 def create_dynamically_registered_mcp_client(
     *,
     mcp_endpoint: str,
@@ -308,11 +339,7 @@ def create_dynamically_registered_mcp_client(
         oauth_public_client=oauth_public_client,
         client_metadata_url=client_metadata_url,
     )
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, drive_sync(flow, client.store, client.url_guard), binding)
-    if redirect is not None and client.authorization_url is not None:
-        redirect(client.authorization_url)
-    return client
+    return _start(config, store, redirect, browser_binding, url_guard, state_ttl)
 
 
 async def acreate_dynamically_registered_mcp_client(
@@ -344,10 +371,7 @@ async def acreate_dynamically_registered_mcp_client(
         oauth_public_client=oauth_public_client,
         client_metadata_url=client_metadata_url,
     )
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, await drive_async(flow, AsyncStore(client.store), client.url_guard), binding)
-    await _call_redirect(redirect, client.authorization_url)
-    return client
+    return await _astart(config, store, redirect, browser_binding, url_guard, state_ttl)
 
 
 def create_known_credentials_mcp_client(
@@ -379,11 +403,7 @@ def create_known_credentials_mcp_client(
         client_id=client_id,
         client_secret=client_secret,
     )
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, drive_sync(flow, client.store, client.url_guard), binding)
-    if redirect is not None and client.authorization_url is not None:
-        redirect(client.authorization_url)
-    return client
+    return _start(config, store, redirect, browser_binding, url_guard, state_ttl)
 
 
 async def acreate_known_credentials_mcp_client(
@@ -411,10 +431,7 @@ async def acreate_known_credentials_mcp_client(
         client_id=client_id,
         client_secret=client_secret,
     )
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, await drive_async(flow, AsyncStore(client.store), client.url_guard), binding)
-    await _call_redirect(redirect, client.authorization_url)
-    return client
+    return await _astart(config, store, redirect, browser_binding, url_guard, state_ttl)
 
 
 # -- existing sessions ---------------------------------------------------------------------------
