@@ -933,3 +933,61 @@ def test_exit_hook_shuts_down_live_bridges(monkeypatch: pytest.MonkeyPatch) -> N
     bridge.start()
     wsgi_bridge._shutdown_bridges_at_exit()
     assert not bridge.running
+
+
+_EXIT_SCRIPT = """
+import io, json, sys
+from tests.core.wsgi_apps import make_app
+
+app = make_app(stateless=True, json_response=True)
+MODERN = "2026-07-28"
+
+def environ(version):
+    params = {"name": "add", "arguments": {"a": 1, "b": 2}}
+    headers = {"HTTP_MCP_PROTOCOL_VERSION": version}
+    if version == MODERN:
+        params["_meta"] = {"io.modelcontextprotocol/protocolVersion": MODERN,
+                           "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                           "io.modelcontextprotocol/clientCapabilities": {}}
+        headers.update(HTTP_MCP_METHOD="tools/call", HTTP_MCP_NAME="add")
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).encode()
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/mcp", "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1:8000", "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json", "HTTP_ACCEPT": "application/json, text/event-stream",
+            "wsgi.multithread": True, **headers}
+
+def text(raw):
+    return json.loads(raw)["result"]["content"][0]["text"]
+
+# A synchronous tool on the loop thread (the hop) and on a pooled inline loop: each path
+# leaves an anyio worker thread (not a daemon) behind, bound to its loop.
+hop = b"".join(app.bridge.handle(environ("2025-11-25")))
+inline = b"".join(app.bridge.handle_inline(environ(MODERN)))
+print(text(hop), text(inline))
+sys.stdout.flush()
+# No shutdown(): the interpreter's exit must stop the bridge and its worker threads.
+"""
+
+
+@pytest.mark.slow
+def test_process_exits_promptly_without_an_explicit_shutdown(tmp_path: Path) -> None:
+    # anyio's worker threads are not daemons: unless the bridge stops their loops before Python
+    # joins non-daemon threads, the process never exits (a gunicorn worker hangs until killed).
+    script = tmp_path / "exit_script.py"
+    script.write_text(_EXIT_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    try:
+        # Start-up (imports) takes a few seconds on a loaded machine; a hang never ends.
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=45,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the process did not exit within 45 s after its last request: {exc.stderr!r}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "3"]

@@ -1112,5 +1112,18 @@ def _shutdown_bridges_at_exit() -> None:
             bridge.shutdown(timeout=2.0)
 
 
+def _register_exit_hook() -> None:
+    # anyio's worker threads (where the SDK runs synchronous tools) are not daemon threads and
+    # live until their loop's root task ends. Python joins such threads *before* running atexit
+    # callbacks, so a hook registered with atexit alone would never run: the process would hang
+    # at exit (a gunicorn worker until the arbiter kills it). threading's own exit hooks run
+    # before that join; concurrent.futures uses the same one.
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(_shutdown_bridges_at_exit)
+    else:  # pragma: no cover - every supported Python has it
+        atexit.register(_shutdown_bridges_at_exit)
+
+
 os.register_at_fork(after_in_child=_reset_bridges_in_child)
-atexit.register(_shutdown_bridges_at_exit)
+_register_exit_hook()
