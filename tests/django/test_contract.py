@@ -1,4 +1,5 @@
-"""The adapter contract, served by Django under WSGI (the bridge) and under ASGI (the wrapper)."""
+"""The adapter contract, served by Django under WSGI (the URLconf's view, and the WSGI wrapper
+that routes the MCP path ahead of Django) and under ASGI (the wrapper)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,22 @@ from starlette.testclient import TestClient
 
 from mcp_tools_django import conf
 from mcp_tools_django.asgi import get_asgi_application
+from mcp_tools_django.wsgi import get_wsgi_application
 from tests.contract.spec import ORIGIN
 from tests.contract.suite import AdapterContract
-from tests.django.clients import AsgiContractClient, DjangoWsgiContractClient
+from tests.django.clients import AsgiContractClient, DjangoWsgiContractClient, WsgiAppContractClient
 
 
 class TestDjangoWsgiContract(AdapterContract):
     @pytest.fixture
     def client(self) -> DjangoWsgiContractClient:
         return DjangoWsgiContractClient()
+
+
+class TestDjangoWsgiWrapperContract(AdapterContract):
+    @pytest.fixture
+    def client(self) -> WsgiAppContractClient:
+        return WsgiAppContractClient(get_wsgi_application())
 
 
 @pytest.fixture(scope="module")

@@ -357,3 +357,36 @@ def test_body_limit_is_the_endpoints_not_djangos(kind: str) -> None:
     assert ok.status == 200, ok.body[:200]
     assert len(ok.json()["result"]["content"][0]["text"]) == 3_000_000
     assert refused.status == 413
+
+
+def test_wsgi_wrapper_serves_the_mcp_path_without_django() -> None:
+    from django.core.signals import request_started
+
+    from mcp_tools_django import conf
+    from mcp_tools_django.wsgi import get_wsgi_application
+    from tests.contract.spec import mint
+    from tests.contract.suite import mcp_headers, rpc
+    from tests.django.clients import WsgiAppContractClient
+
+    conf.reload()  # a fresh endpoint, not one another module's ASGI client may still run
+    started: list[object] = []
+
+    def record(**kwargs: object) -> None:
+        started.append(kwargs.get("environ", {}).get("PATH_INFO"))  # type: ignore[union-attr]
+
+    request_started.connect(record)
+    try:
+        for route_mcp, expected in ((True, []), (False, ["/mcp"])):
+            started.clear()
+            client = WsgiAppContractClient(get_wsgi_application(route_mcp=route_mcp))
+            result = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=rpc("tools/list"))
+            assert result.status == 200
+            assert "tools" in result.json()["result"]
+            assert started == expected
+        started.clear()
+        outside = WsgiAppContractClient(get_wsgi_application(), host="evil.example.com")
+        refused = outside.request("POST", "/mcp", headers=mcp_headers(mint()), body=rpc("tools/list"))
+        assert refused.status == 421  # ALLOWED_HOSTS still applies, before any token work
+        assert started == []
+    finally:
+        request_started.disconnect(record)

@@ -410,3 +410,49 @@ def test_shutdown_stops_the_bridge_thread_and_later_requests_get_503(extensions:
     extension.shutdown()
     assert not extension.state(app).blueprint.view.wsgi_endpoint.bridge.running
     assert post(app, mint(), rpc("tools/list")).status_code == 503
+
+
+# -- where the MCP path is routed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dispatch", [True, False])
+def test_mcp_path_is_routed_ahead_of_flask_unless_disabled(
+    extensions: list[McpTools], dispatch: bool
+) -> None:
+    app = configured_app(MCP_TOOLS_WSGI_DISPATCH=dispatch)
+    extension = McpTools(app)
+    extensions.append(extension)
+    seen: list[str] = []
+
+    @app.before_request
+    def record() -> None:
+        from flask import request
+
+        seen.append(request.path)
+
+    answer = post(app, mint(), rpc("tools/list"))
+    assert answer.status_code == 200
+    assert "tools" in json.loads(answer.data)["result"]
+    refused = post(app, None, rpc("tools/list"))
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
+    metadata = app.test_client().get("/.well-known/oauth-protected-resource/mcp", base_url=ORIGIN)
+    assert metadata.status_code == 200
+    # With dispatch on, Flask never builds a request for the MCP path; metadata stays a view.
+    expected = ["/.well-known/oauth-protected-resource/mcp"]
+    assert seen == (expected if dispatch else ["/mcp", "/mcp", *expected])
+
+
+def test_wsgi_middleware_installed_after_registration_still_runs_first(extensions: list[McpTools]) -> None:
+    app = configured_app()
+    extensions.append(McpTools(app))
+    calls: list[str] = []
+    inner = app.wsgi_app
+
+    def outer(environ: dict[str, Any], start_response: Any) -> Any:
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = outer  # type: ignore[method-assign]  # e.g. ProxyFix(app.wsgi_app)
+    assert post(app, mint(), rpc("tools/list")).status_code == 200
+    assert calls == ["/mcp"]

@@ -23,16 +23,22 @@ class Headers(Mapping[str, str]):
     returns every value. Names compare case-insensitively.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in pairs]
+        self._index: dict[str, list[str]] | None = None  # lower-cased name -> values, built once
 
     def get_all(self, name: str) -> list[str]:
         """Every value of header ``name``, in order."""
-        lname = name.lower()
-        return [v for k, v in self._items if k.lower() == lname]
+        index = self._index
+        if index is None:
+            index = {}
+            for k, v in self._items:
+                index.setdefault(k.lower(), []).append(v)
+            self._index = index
+        return list(index.get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
         values = self.get_all(name)

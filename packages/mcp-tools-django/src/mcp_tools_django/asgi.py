@@ -33,9 +33,9 @@ import anyio.abc
 from django.core.asgi import get_asgi_application as get_django_asgi_application
 
 from mcp_tools.asgi import Receive, Scope, Send, send_response
-from mcp_tools.http import json_response
 from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools_django.conf import get_resource_server, host_allowed
+from mcp_tools_django.views import host_refused
 
 __all__ = ["McpAsgiApplication", "get_asgi_application"]
 
@@ -90,9 +90,7 @@ class McpAsgiApplication:
     async def _serve_mcp(self, endpoint: McpEndpoint, scope: Scope, receive: Receive, send: Send) -> None:
         host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
         if not host_allowed(host):
-            error = {"error": "misdirected_request", "error_description": "Host not allowed"}
-            refused = json_response(error, status=421)
-            await send_response(send, refused)
+            await send_response(send, host_refused())
             return
         if endpoint is not self._running and self._task_group is not None:
             await self.start(endpoint)

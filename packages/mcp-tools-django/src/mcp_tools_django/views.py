@@ -76,12 +76,15 @@ def to_django_response(response: Response | BridgeResponse) -> HttpResponseBase:
     return native
 
 
-def host_refused_response() -> HttpResponse:
+def host_refused() -> Response:
     """421 for a ``Host`` outside ``ALLOWED_HOSTS`` (JSON, like the core's own Host check)."""
-    refused = json_response(
-        {"error": "misdirected_request", "error_description": "Host not allowed"}, status=421
-    )
-    native = to_django_response(refused)
+    error = {"error": "misdirected_request", "error_description": "Host not allowed"}
+    return json_response(error, status=421)
+
+
+def host_refused_response() -> HttpResponse:
+    """:func:`host_refused` as a Django response."""
+    native = to_django_response(host_refused())
     assert isinstance(native, HttpResponse)
     return native
 

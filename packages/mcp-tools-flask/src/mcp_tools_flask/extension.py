@@ -49,6 +49,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "event_store": None,
     "max_request_body_size": DEFAULT_MAX_BODY,
     "response_timeout": None,
+    "wsgi_dispatch": True,  # serve the MCP path ahead of Flask's dispatch (see create_mcp_blueprint)
     "blueprint_name": "mcp_tools",
 }
 _IMPORTABLE = ("server", "verifier", "tool_scopes", "event_store", "authorization_server_metadata")

@@ -20,7 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 
 from mcp_tools.asgi import body_too_large_response
-from mcp_tools.http import Headers, Request, Response, json_response
+from mcp_tools.http import Headers, Request, Response
 from mcp_tools.server import handlers
 from mcp_tools.server.bearer import AuthResult, BearerGuard
 from mcp_tools.server.endpoint import ServerSource
@@ -29,7 +29,7 @@ from mcp_tools.server.resource_server import (
 )
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.verifiers.clerk import ClerkTokenVerifier
-from mcp_tools.server.wsgi import WsgiMcpEndpoint
+from mcp_tools.server.wsgi import WsgiMcpEndpoint, unsupported_server_response
 from mcp_tools.server.wsgi_bridge import BridgeResponse, UnsupportedServerError
 
 __all__ = [
@@ -128,17 +128,7 @@ class McpView:
         except UnsupportedServerError as exc:
             # A deployment error (e.g. stateful sessions on gunicorn's sync worker): say so
             # in the log, not to the client.
-            logger.error("mcp-tools cannot serve this request: %s", exc)
-            return to_flask_response(
-                json_response(
-                    {
-                        "error": "unsupported_server",
-                        "error_description": "this WSGI server cannot serve the configured MCP "
-                        "transport; see the server log",
-                    },
-                    status=500,
-                )
-            )
+            return to_flask_response(unsupported_server_response(exc))
 
     def start(self) -> None:
         """Start the bridge's event-loop thread now rather than on the first request."""

@@ -2,24 +2,92 @@
 
 :class:`WsgiMcpEndpoint` authenticates in the calling worker thread (the synchronous
 verifier, no event loop involved), then hands the request, with the verified identity, to
-the SDK's ASGI endpoint through :class:`~mcp_tools.server.wsgi_bridge.AsgiBridge`. Adapters
-call :meth:`WsgiMcpEndpoint.handle` from a native view and turn the result into a native
-response (streaming the body when it is a :class:`~mcp_tools.server.wsgi_bridge.BridgeResponse`).
+the SDK's ASGI endpoint through :class:`~mcp_tools.server.wsgi_bridge.AsgiBridge`.
+
+Two ways to put it in front of clients:
+
+* as a WSGI application of its own (:meth:`WsgiMcpEndpoint.__call__`), usually through
+  :class:`WsgiMcpDispatcher`, which routes the MCP path to it before the framework builds
+  its request, runs its middleware and resolves its URLs (the fast path, the adapters'
+  default);
+* from a native view: the adapter calls :meth:`WsgiMcpEndpoint.handle` and turns the result
+  into a native response (streaming the body when it is a
+  :class:`~mcp_tools.server.wsgi_bridge.BridgeResponse`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from mcp_tools.asgi import Receive, Scope, Send
-from mcp_tools.http import Request, Response
+from mcp_tools.asgi import Receive, Scope, Send, body_too_large_response
+from mcp_tools.http import Headers, Request, Response, json_response
 from mcp_tools.server.endpoint import McpEndpoint
-from mcp_tools.server.wsgi_bridge import AsgiBridge, BridgeResponse
+from mcp_tools.server.wsgi_bridge import (
+    AsgiBridge,
+    BridgeResponse,
+    InvalidBody,
+    UnsupportedServerError,
+    read_wsgi_body,
+    status_line,
+    strip_hop_by_hop,
+)
 
 if TYPE_CHECKING:
-    from wsgiref.types import WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["WsgiMcpEndpoint"]
+__all__ = ["WsgiMcpDispatcher", "WsgiMcpEndpoint", "request_from_environ", "unsupported_server_response"]
+
+logger = logging.getLogger(__name__)
+
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+
+
+def request_from_environ(environ: WSGIEnvironment, body: bytes = b"") -> Request:
+    """A core :class:`~mcp_tools.http.Request` straight from a WSGI ``environ`` (no framework).
+
+    Header names are lower-cased; the URL is rebuilt from ``wsgi.url_scheme``, ``Host`` (or
+    ``SERVER_NAME``/``SERVER_PORT``), ``SCRIPT_NAME``, ``PATH_INFO`` and ``QUERY_STRING`` as
+    PEP 3333 describes.
+    """
+    headers: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower(), value))
+        elif key == "CONTENT_TYPE" and value:
+            headers.append(("content-type", value))
+        elif key == "CONTENT_LENGTH" and value:
+            headers.append(("content-length", value))
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = str(environ.get("SERVER_PORT", ""))
+        if port and port != ("443" if scheme == "https" else "80"):
+            host = f"{host}:{port}"
+    raw_path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+    # PEP 3333: the path arrives as latin-1 decoded bytes; re-encode and percent-quote them.
+    path = quote(raw_path.encode("latin-1", "replace"), safe=_PATH_SAFE)
+    query = environ.get("QUERY_STRING", "")
+    url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+    return Request(
+        method=str(environ.get("REQUEST_METHOD", "GET")).upper(), url=url, headers=Headers(headers), body=body
+    )
+
+
+def unsupported_server_response(exc: UnsupportedServerError) -> Response:
+    """The 500 for a WSGI server that cannot serve the configured transport (details go to the log)."""
+    logger.error("mcp-tools cannot serve this request: %s", exc)
+    return json_response(
+        {
+            "error": "unsupported_server",
+            "error_description": "this WSGI server cannot serve the configured MCP transport; "
+            "see the server log",
+        },
+        status=500,
+    )
 
 
 class WsgiMcpEndpoint:
@@ -80,6 +148,32 @@ class WsgiMcpEndpoint:
         bridged.headers.extend(cors)
         return bridged
 
+    def serve(self, environ: WSGIEnvironment) -> Response | BridgeResponse:
+        """Read the body (bounded), build the core request from ``environ`` and :meth:`handle` it."""
+        try:
+            body = read_wsgi_body(environ, self.endpoint.max_request_body_size)
+        except InvalidBody as exc:
+            if exc.status == 413:
+                return body_too_large_response(self.endpoint.max_request_body_size)
+            return json_response({"error": "invalid_request", "error_description": str(exc)}, status=400)
+        try:
+            return self.handle(environ, request_from_environ(environ, body))
+        except UnsupportedServerError as exc:
+            return unsupported_server_response(exc)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve the MCP endpoint as a WSGI application (mount it at the MCP path)."""
+        response = self.serve(environ)
+        if isinstance(response, BridgeResponse):
+            try:
+                start_response(response.status_line, response.headers)
+            except BaseException:
+                response.close()
+                raise
+            return response
+        start_response(status_line(response.status), strip_hop_by_hop(response.headers))
+        return [response.body]
+
     def start(self) -> None:
         """Start the event-loop thread now (e.g. in a gunicorn ``post_fork`` hook)."""
         self.bridge.start()
@@ -87,3 +181,47 @@ class WsgiMcpEndpoint:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the event-loop thread (tests; interpreter exit does it too)."""
         self.bridge.shutdown(timeout)
+
+
+class WsgiMcpDispatcher:
+    """WSGI middleware: requests for the MCP path go to the endpoint, everything else to ``app``.
+
+    The MCP endpoint does its own Host/Origin, CORS, size and bearer checks, so it needs
+    nothing from the framework; routing it here skips the framework's request object, URL
+    resolution and middleware, which cost more than the rest of the adapter together. The
+    flip side: the framework's request hooks and middleware (``before_request``, Django
+    middleware, rate limiters living there) do not see MCP requests; wrap this dispatcher in
+    WSGI middleware of your own to cover them, or serve the endpoint as an ordinary view.
+
+    Args:
+        app: the framework's WSGI application.
+        endpoint: the endpoint, or a zero-argument callable returning the current one (read per
+            request, e.g. from settings that tests override).
+        path: the MCP path as the framework sees it (``PATH_INFO``, below ``SCRIPT_NAME``), or
+            a callable returning it.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        endpoint: WsgiMcpEndpoint | Callable[[], WsgiMcpEndpoint],
+        path: str | Callable[[], str],
+    ) -> None:
+        self.app = app
+        self._endpoint = endpoint
+        self._path = path
+
+    @property
+    def endpoint(self) -> WsgiMcpEndpoint:
+        endpoint = self._endpoint
+        return endpoint if isinstance(endpoint, WsgiMcpEndpoint) else endpoint()
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        return path if isinstance(path, str) else path()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == self.path:
+            return self.endpoint(environ, start_response)
+        return self.app(environ, start_response)

@@ -52,9 +52,12 @@ __all__ = [
     "BridgeError",
     "BridgeResponse",
     "BridgeStartupError",
+    "InvalidBody",
     "UnsupportedServerError",
     "build_scope",
     "check_wsgi_server",
+    "read_wsgi_body",
+    "status_line",
     "strip_hop_by_hop",
 ]
 
@@ -239,7 +242,8 @@ def strip_hop_by_hop(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
     return [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP_HEADERS]
 
 
-def _status_line(status: int) -> str:
+def status_line(status: int) -> str:
+    """``"200 OK"``: the WSGI status line for ``status``."""
     try:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
@@ -615,7 +619,7 @@ class BridgeResponse:
     @property
     def status_line(self) -> str:
         """The WSGI status string, e.g. ``"200 OK"``."""
-        return _status_line(self.status)
+        return status_line(self.status)
 
     def __iter__(self) -> Iterator[bytes]:
         return self._chunks
@@ -1046,34 +1050,52 @@ class AsgiBridge:
         return BridgeResponse.fixed(*_error_body(413, "Request body too large", _JSONRPC_INVALID_REQUEST))
 
     def _read_body(self, environ: WSGIEnvironment) -> bytes | BridgeResponse:
-        raw_length = environ.get("CONTENT_LENGTH") or ""
-        stream = environ.get("wsgi.input")
-        if raw_length:
-            try:
-                length = int(raw_length)
-                if length < 0:
-                    raise ValueError
-            except ValueError:
-                return BridgeResponse.fixed(
-                    *_error_body(400, "Invalid Content-Length", _JSONRPC_INVALID_REQUEST)
-                )
-            if length > self.max_body_size:
+        try:
+            return read_wsgi_body(environ, self.max_body_size)
+        except InvalidBody as exc:
+            if exc.status == 413:
                 return self._too_large()
-            return _read_exactly(stream, length)
-        if stream is None or not environ.get("wsgi.input_terminated", False):
-            # Without a length, PEP 3333 only allows reading when the server marks the input
-            # as terminated (e.g. a chunked request body).
-            return b""
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = stream.read(64 * 1024)
-            if not chunk:
-                return b"".join(chunks)
-            total += len(chunk)
-            if total > self.max_body_size:
-                return self._too_large()
-            chunks.append(chunk)
+            return BridgeResponse.fixed(*_error_body(400, "Invalid Content-Length", _JSONRPC_INVALID_REQUEST))
+
+
+class InvalidBody(ValueError):
+    """A request body that cannot be read: ``status`` 400 (bad ``Content-Length``) or 413 (too large)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def read_wsgi_body(environ: WSGIEnvironment, max_size: int) -> bytes:
+    """The request body from ``wsgi.input``, at most ``max_size`` bytes.
+
+    Respects ``CONTENT_LENGTH``; without one, reads only when the server marks the input as
+    terminated (PEP 3333, e.g. a chunked body). Raises :class:`InvalidBody` (400 or 413).
+    """
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    stream = environ.get("wsgi.input")
+    if raw_length:
+        try:
+            length = int(raw_length)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            raise InvalidBody(400, "invalid Content-Length") from None
+        if length > max_size:
+            raise InvalidBody(413, f"request body exceeds {max_size} bytes")
+        return _read_exactly(stream, length)
+    if stream is None or not environ.get("wsgi.input_terminated", False):
+        return b""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_size:
+            raise InvalidBody(413, f"request body exceeds {max_size} bytes")
+        chunks.append(chunk)
 
 
 def _read_exactly(stream: Any, length: int) -> bytes:
