@@ -176,7 +176,7 @@ def docs(session: nox.Session) -> None:
     session.run("pytest", "tests/docs", *session.posargs)
 
 
-BENCH_DEPS = ["fastmcp==4.2.3", "matplotlib>=3.8", "httpx2", "uvicorn>=0.30", "gunicorn>=22"]
+BENCH_DEPS = ["fastmcp==4.2.3", "matplotlib>=3.8", "httpx2", "uvicorn>=0.30", "gunicorn>=22", "uwsgi>=2.0.28"]
 
 
 @nox.session

@@ -14,8 +14,12 @@ Every contender is one server process on 127.0.0.1, started here and killed at t
 ``fastmcp``         fastmcp 4.2.3, ``RemoteAuthProvider`` + ``JWTVerifier`` (uvicorn)
 ``fastapi``         our ``create_mcp_router`` (uvicorn)
 ``django-asgi``     our Django app, ``mcp_tools_django.asgi`` (uvicorn)
-``django-wsgi``     our Django app through the WSGI bridge (gunicorn gthread, 1 worker, 8 threads)
-``flask``           our Flask blueprint through the WSGI bridge (gunicorn gthread, 1 worker, 8 threads)
+``django-wsgi``     ``mcp_tools_django.wsgi`` (the MCP path routed ahead of Django): gunicorn gthread,
+                    1 worker, 8 threads; ``-sync``: gunicorn's sync worker; ``-uwsgi``: uWSGI,
+                    1 process, 1 thread
+``flask``           our Flask blueprint (the MCP path routed ahead of Flask), same three servers
+                    (``flask``, ``flask-sync``, ``flask-uwsgi``); ``flask-view`` (optional): the
+                    MCP path as an ordinary Flask view
 ==================  ==========================================================================
 
 All stateless with JSON responses; all but the baseline check the same RS256 JWT on every
@@ -69,11 +73,15 @@ from benchmarks.common import (  # noqa: E402
 BASELINE = "sdk"
 METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
 TARGETS = {
-    # contender: (minimum ratio to the baseline, the wording)
+    # contender: (minimum ratio to the baseline, the wording); each WSGI server apart
     "fastapi": (0.9, "FastAPI router >= 0.9x baseline"),
     "django-asgi": (0.9, "Django ASGI >= 0.9x baseline"),
-    "django-wsgi": (0.7, "Django WSGI >= 0.7x baseline"),
-    "flask": (0.7, "Flask >= 0.7x baseline"),
+    "django-wsgi-uwsgi": (0.7, "Django WSGI >= 0.7x baseline (uWSGI, 1 thread)"),
+    "django-wsgi-sync": (0.7, "Django WSGI >= 0.7x baseline (gunicorn sync)"),
+    "django-wsgi": (0.7, "Django WSGI >= 0.7x baseline (gunicorn gthread x8)"),
+    "flask-uwsgi": (0.7, "Flask >= 0.7x baseline (uWSGI, 1 thread)"),
+    "flask-sync": (0.7, "Flask >= 0.7x baseline (gunicorn sync)"),
+    "flask": (0.7, "Flask >= 0.7x baseline (gunicorn gthread x8)"),
 }
 
 
@@ -81,7 +89,7 @@ TARGETS = {
 class Contender:
     key: str
     label: str
-    server: str  # "uvicorn" or "gunicorn"
+    server: str  # "uvicorn", "gunicorn" (gthread), "gunicorn-sync" or "uwsgi"
     target: str
     auth: bool = True
     needs: tuple[str, ...] = ()
@@ -133,7 +141,21 @@ def contenders() -> list[Contender]:
             "mcp-tools Django, WSGI (gunicorn gthread)",
             "gunicorn",
             "benchmarks.apps.django_wsgi:application",
-            needs=("django", "mcp_tools_django.views"),
+            needs=("django", "mcp_tools_django.wsgi"),
+        ),
+        Contender(
+            "django-wsgi-sync",
+            "mcp-tools Django, WSGI (gunicorn sync)",
+            "gunicorn-sync",
+            "benchmarks.apps.django_wsgi:application",
+            needs=("django", "mcp_tools_django.wsgi"),
+        ),
+        Contender(
+            "django-wsgi-uwsgi",
+            "mcp-tools Django, WSGI (uWSGI)",
+            "uwsgi",
+            "benchmarks.apps.django_wsgi:application",
+            needs=("django", "mcp_tools_django.wsgi", "bin:uwsgi"),
         ),
         Contender(
             "flask",
@@ -141,6 +163,30 @@ def contenders() -> list[Contender]:
             "gunicorn",
             "benchmarks.apps.flask_app:app",
             needs=("flask", "mcp_tools_flask"),
+        ),
+        Contender(
+            "flask-sync",
+            "mcp-tools Flask, WSGI (gunicorn sync)",
+            "gunicorn-sync",
+            "benchmarks.apps.flask_app:app",
+            needs=("flask", "mcp_tools_flask"),
+        ),
+        Contender(
+            "flask-uwsgi",
+            "mcp-tools Flask, WSGI (uWSGI)",
+            "uwsgi",
+            "benchmarks.apps.flask_app:app",
+            needs=("flask", "mcp_tools_flask", "bin:uwsgi"),
+        ),
+        Contender(
+            "flask-view",
+            "mcp-tools Flask, MCP path as a Flask view (gunicorn gthread)",
+            "gunicorn",
+            "benchmarks.apps.flask_app:app",
+            needs=("flask", "mcp_tools_flask"),
+            metadata=False,
+            env={"BENCH_FLASK_DISPATCH": "0"},
+            optional=True,
         ),
         Contender(
             "flask-hop",
@@ -171,14 +217,33 @@ def server_command(c: Contender, threads: int) -> list[str]:
             "--host", "127.0.0.1", "--port", str(c.port),
             "--log-level", "warning", "--no-access-log", "--lifespan", "on",
         ]  # fmt: skip
+    if c.server == "uwsgi":
+        # uWSGI's HTTP parser is C; one process with one thread, as for the other contenders
+        # one process (stateless JSON needs no second thread).
+        return [
+            shutil.which("uwsgi") or "uwsgi", "--http-socket", f"127.0.0.1:{c.port}",
+            "--module", c.target, "--pythonpath", str(ROOT), "--master", "--processes", "1",
+            "--threads", "1", "--enable-threads", "--disable-logging", "--die-on-term",
+            "--need-app", "--lazy-apps",
+        ]  # fmt: skip
+    worker = ["-k", "sync"] if c.server == "gunicorn-sync" else ["-k", "gthread", "--threads", str(threads)]
     return [
         sys.executable, "-m", "gunicorn", c.target,
-        "-b", f"127.0.0.1:{c.port}", "-w", "1", "-k", "gthread", "--threads", str(threads),
+        "-b", f"127.0.0.1:{c.port}", "-w", "1", *worker,
         "--log-level", "warning", "--graceful-timeout", "2",
     ]  # fmt: skip
 
 
-OURS = ("fastapi", "django-asgi", "django-wsgi", "flask")
+OURS = (
+    "fastapi",
+    "django-asgi",
+    "django-wsgi",
+    "django-wsgi-sync",
+    "django-wsgi-uwsgi",
+    "flask",
+    "flask-sync",
+    "flask-uwsgi",
+)
 
 
 def before_contenders(selected: list[Contender], ref: str, tree: Path) -> list[Contender]:
@@ -624,6 +689,8 @@ def contenders_by_key(selected: list[Contender]) -> list[Contender]:
 
 
 def _importable(module: str) -> bool:
+    if module.startswith("bin:"):  # an executable, not a module
+        return shutil.which(module[4:]) is not None
     import importlib.util
 
     try:

@@ -1,4 +1,4 @@
-"""Django under WSGI (gunicorn gthread): the package's views through the core's WSGI bridge."""
+"""Django under WSGI: ``mcp_tools_django.wsgi`` routes the MCP path ahead of Django."""
 
 from __future__ import annotations
 
@@ -6,6 +6,6 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.apps.django_settings")
 
-from django.core.wsgi import get_wsgi_application
+from mcp_tools_django.wsgi import get_wsgi_application
 
 application = get_wsgi_application()

@@ -1,4 +1,4 @@
-"""Our Flask blueprint (``create_mcp_blueprint``), served by gunicorn gthread (one process)."""
+"""Our Flask blueprint (``create_mcp_blueprint``), served by a WSGI server (one process)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def create_app() -> Flask:
         resource_url=RESOURCE_URL,
         authorization_servers=[ISSUER],
         scopes=[SCOPE],
+        # BENCH_FLASK_DISPATCH=0: the MCP path as an ordinary Flask view (the flask-view A/B).
+        wsgi_dispatch=os.environ.get("BENCH_FLASK_DISPATCH", "1") != "0",
     )
     # BENCH_WSGI_INLINE=0: every request through the bridge's loop thread (the A/B of run.py).
     blueprint.view.wsgi_endpoint.inline = os.environ.get("BENCH_WSGI_INLINE", "1") != "0"
