@@ -218,10 +218,12 @@ def server_command(c: Contender, threads: int) -> list[str]:
             "--log-level", "warning", "--no-access-log", "--lifespan", "on",
         ]  # fmt: skip
     if c.server == "uwsgi":
-        # uWSGI's HTTP parser is C; one process with one thread, as for the other contenders
-        # one process (stateless JSON needs no second thread).
+        # uWSGI's HTTP parser is C; one process with one thread (stateless JSON needs no
+        # second one). Its plain HTTP socket has no keep-alive: it says so with
+        # "Connection: close" (wrk reconnects instead of counting a read error).
         return [
-            shutil.which("uwsgi") or "uwsgi", "--http-socket", f"127.0.0.1:{c.port}",
+            executable("uwsgi") or "uwsgi", "--http-socket", f"127.0.0.1:{c.port}",
+            "--add-header", "Connection: close",
             "--module", c.target, "--pythonpath", str(ROOT), "--master", "--processes", "1",
             "--threads", "1", "--enable-threads", "--disable-logging", "--die-on-term",
             "--need-app", "--lazy-apps",
@@ -232,6 +234,12 @@ def server_command(c: Contender, threads: int) -> list[str]:
         "-b", f"127.0.0.1:{c.port}", "-w", "1", *worker,
         "--log-level", "warning", "--graceful-timeout", "2",
     ]  # fmt: skip
+
+
+def executable(name: str) -> str | None:
+    """``name`` beside this interpreter (its venv's bin), else on ``PATH``."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
 
 
 OURS = (
@@ -690,7 +698,7 @@ def contenders_by_key(selected: list[Contender]) -> list[Contender]:
 
 def _importable(module: str) -> bool:
     if module.startswith("bin:"):  # an executable, not a module
-        return shutil.which(module[4:]) is not None
+        return executable(module[4:]) is not None
     import importlib.util
 
     try:
