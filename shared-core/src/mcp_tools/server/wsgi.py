@@ -18,7 +18,7 @@ Two ways to put it in front of clients:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from mcp_tools.server.wsgi_bridge import (
     BridgeResponse,
     InvalidBody,
     UnsupportedServerError,
+    environ_headers,
     read_wsgi_body,
     status_line,
     strip_hop_by_hop,
@@ -52,14 +53,6 @@ def request_from_environ(environ: WSGIEnvironment, body: bytes = b"") -> Request
     ``SERVER_NAME``/``SERVER_PORT``), ``SCRIPT_NAME``, ``PATH_INFO`` and ``QUERY_STRING`` as
     PEP 3333 describes.
     """
-    headers: list[tuple[str, str]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-").lower(), value))
-        elif key == "CONTENT_TYPE" and value:
-            headers.append(("content-type", value))
-        elif key == "CONTENT_LENGTH" and value:
-            headers.append(("content-length", value))
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:
@@ -73,7 +66,10 @@ def request_from_environ(environ: WSGIEnvironment, body: bytes = b"") -> Request
     query = environ.get("QUERY_STRING", "")
     url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
     return Request(
-        method=str(environ.get("REQUEST_METHOD", "GET")).upper(), url=url, headers=Headers(headers), body=body
+        method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+        url=url,
+        headers=Headers(environ_headers(environ)),
+        body=body,
     )
 
 
@@ -195,31 +191,14 @@ class WsgiMcpDispatcher:
 
     Args:
         app: the framework's WSGI application.
-        endpoint: the endpoint, or a zero-argument callable returning the current one (read per
-            request, e.g. from settings that tests override).
-        path: the MCP path as the framework sees it (``PATH_INFO``, below ``SCRIPT_NAME``), or
-            a callable returning it.
+        endpoint: the MCP endpoint.
+        path: the MCP path as the framework sees it (``PATH_INFO``, below ``SCRIPT_NAME``).
     """
 
-    def __init__(
-        self,
-        app: WSGIApplication,
-        endpoint: WsgiMcpEndpoint | Callable[[], WsgiMcpEndpoint],
-        path: str | Callable[[], str],
-    ) -> None:
+    def __init__(self, app: WSGIApplication, endpoint: WsgiMcpEndpoint, path: str) -> None:
         self.app = app
-        self._endpoint = endpoint
-        self._path = path
-
-    @property
-    def endpoint(self) -> WsgiMcpEndpoint:
-        endpoint = self._endpoint
-        return endpoint if isinstance(endpoint, WsgiMcpEndpoint) else endpoint()
-
-    @property
-    def path(self) -> str:
-        path = self._path
-        return path if isinstance(path, str) else path()
+        self.endpoint = endpoint
+        self.path = path
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == self.path:

@@ -56,6 +56,7 @@ __all__ = [
     "UnsupportedServerError",
     "build_scope",
     "check_wsgi_server",
+    "environ_headers",
     "read_wsgi_body",
     "status_line",
     "strip_hop_by_hop",
@@ -172,6 +173,22 @@ def _latin1(value: object) -> bytes:
     return str(value).encode("latin-1", "replace")
 
 
+def environ_headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    """The request headers in ``environ`` (``HTTP_*``, ``CONTENT_*``), names lower-cased."""
+    headers: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key
+        else:
+            continue
+        headers.append((name.replace("_", "-").lower(), str(value)))
+    return headers
+
+
 def build_scope(environ: WSGIEnvironment, extra_scope: Mapping[str, Any] | None = None) -> Scope:
     """Translate a WSGI ``environ`` into an ASGI ``http`` connection scope.
 
@@ -189,17 +206,7 @@ def build_scope(environ: WSGIEnvironment, extra_scope: Mapping[str, Any] | None 
     else:
         raw_path = quote(full_path, safe="/:@!$&'()*+,;=~-._").encode("ascii")
 
-    headers: list[tuple[bytes, bytes]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if not value:
-                continue
-            name = key
-        else:
-            continue
-        headers.append((name.replace("_", "-").lower().encode("latin-1"), _latin1(value)))
+    headers = [(name.encode("latin-1"), _latin1(value)) for name, value in environ_headers(environ)]
 
     protocol = str(environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
     http_version = protocol.split("/", 1)[1] if "/" in protocol else "1.1"
