@@ -17,6 +17,7 @@ __all__ = [
     "Scope",
     "Send",
     "body_too_large_response",
+    "json_error_send",
     "json_errors",
     "read_body",
     "replay_receive",
@@ -41,7 +42,7 @@ def request_from_scope(scope: Scope, body: bytes = b"") -> Request:
     Header bytes are decoded as Latin-1 (the HTTP wire encoding), so any byte sequence is
     representable and nothing here can raise on hostile input.
     """
-    headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers") or [])
+    headers = Headers.from_latin1(scope.get("headers") or ())
     scheme = scope.get("scheme") or "http"
     host = headers.get("host")
     if not host:
@@ -124,37 +125,43 @@ def json_errors(app: ASGIApp) -> ASGIApp:
     """
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        held: Message | None = None
-        original = bytearray()
-
-        async def _send(message: Message) -> None:
-            nonlocal held
-            if message["type"] == "http.response.start" and int(message.get("status", 200)) >= 400:
-                headers = list(message.get("headers") or [])
-                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                media = content_type.split(b";", 1)[0].strip().lower()
-                if not (media == b"application/json" or media.endswith(b"+json")):
-                    held = message
-                    return
-            if held is not None and message["type"] == "http.response.body":
-                if len(original) <= 1024:
-                    original.extend(message.get("body", b"")[:1024])
-                if message.get("more_body", False):
-                    return
-                status = int(held["status"])
-                body = _error_document(status, bytes(original))
-                drop = {b"content-type", b"content-length", b"content-encoding"}
-                headers = [(k, v) for k, v in held.get("headers") or [] if k.lower() not in drop]
-                headers += [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ]
-                held = None
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-                return
-            await send(message)
-
-        await app(scope, receive, _send)
+        await app(scope, receive, json_error_send(send))
 
     return wrapped
+
+
+def json_error_send(send: Send) -> Send:
+    """``send`` with error answers given a JSON body: what :func:`json_errors` does to an app,
+    as a wrapper of one ``send`` (no extra coroutine frame around the app)."""
+    held: Message | None = None
+    original = bytearray()
+
+    async def _send(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and int(message.get("status", 200)) >= 400:
+            headers = list(message.get("headers") or [])
+            content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+            media = content_type.split(b";", 1)[0].strip().lower()
+            if not (media == b"application/json" or media.endswith(b"+json")):
+                held = message
+                return
+        if held is not None and message["type"] == "http.response.body":
+            if len(original) <= 1024:
+                original.extend(message.get("body", b"")[:1024])
+            if message.get("more_body", False):
+                return
+            status = int(held["status"])
+            body = _error_document(status, bytes(original))
+            drop = {b"content-type", b"content-length", b"content-encoding"}
+            headers = [(k, v) for k, v in held.get("headers") or [] if k.lower() not in drop]
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            held = None
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        await send(message)
+
+    return _send

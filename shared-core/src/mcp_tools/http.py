@@ -30,21 +30,56 @@ class Headers(Mapping[str, str]):
         self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in pairs]
         self._index: dict[str, list[str]] | None = None  # lower-cased name -> values, built once
 
-    def get_all(self, name: str) -> list[str]:
-        """Every value of header ``name``, in order."""
+    @classmethod
+    def from_latin1(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Headers from raw ``(name, value)`` byte pairs (ASGI), decoded as Latin-1.
+
+        Latin-1 maps every byte, so hostile input cannot make this raise. The lookup index is
+        built in the same pass: this runs once per request on the MCP path.
+        """
+        self = cls.__new__(cls)
+        items: list[tuple[str, str]] = []
+        index: dict[str, list[str]] = {}
+        for k, v in raw:
+            name, value = k.decode("latin-1"), v.decode("latin-1")
+            items.append((name, value))
+            key = name.lower()
+            values = index.get(key)
+            if values is None:
+                index[key] = [value]
+            else:
+                values.append(value)
+        self._items, self._index = items, index
+        return self
+
+    def _values(self, name: str) -> list[str] | None:
         index = self._index
         if index is None:
             index = {}
             for k, v in self._items:
                 index.setdefault(k.lower(), []).append(v)
             self._index = index
-        return list(index.get(name.lower(), ()))
+        return index.get(name.lower())
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of header ``name``, in order."""
+        values = self._values(name)
+        return list(values) if values else []
+
+    def get(self, name: str, default: Any = None) -> Any:  # the Mapping mixin, without its detours
+        values = self._values(name)
+        if not values:
+            return default
+        return values[0] if len(values) == 1 else ", ".join(values)
 
     def __getitem__(self, name: str) -> str:
-        values = self.get_all(name)
+        values = self._values(name)
         if not values:
             raise KeyError(name)
-        return ", ".join(values)
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(self._values(name))
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()

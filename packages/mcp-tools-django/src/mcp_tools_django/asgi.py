@@ -69,32 +69,28 @@ class McpAsgiApplication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
+        if kind == "http" and self.route_mcp:
+            # Inline, not helper calls: this runs on every request, and this frame stays in
+            # the await chain of an MCP request for its whole life.
+            server = get_resource_server()
+            path = scope["path"]
+            root = scope.get("root_path")
+            if root and path.startswith(root):
+                path = path[len(root) :] or "/"
+            if path == server.mcp_path:
+                host = next((v for k, v in scope["headers"] if k == b"host"), None)
+                if not host_allowed(None if host is None else host.decode("latin-1")):
+                    await send_response(send, host_refused())
+                    return
+                endpoint = server.endpoint
+                if endpoint is not self._running and self._task_group is not None:
+                    await self.start(endpoint)
+                await endpoint(scope, receive, send)
+                return
+        elif kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        if kind == "http" and self.route_mcp:
-            server = get_resource_server()
-            if self._local_path(scope) == server.mcp_path:
-                await self._serve_mcp(server.endpoint, scope, receive, send)
-                return
         await self.django_app(scope, receive, send)
-
-    @staticmethod
-    def _local_path(scope: Scope) -> str:
-        path = str(scope.get("path", "/"))
-        root = str(scope.get("root_path", ""))
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
-        return path
-
-    async def _serve_mcp(self, endpoint: McpEndpoint, scope: Scope, receive: Receive, send: Send) -> None:
-        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
-        if not host_allowed(host):
-            await send_response(send, host_refused())
-            return
-        if endpoint is not self._running and self._task_group is not None:
-            await self.start(endpoint)
-        await endpoint(scope, receive, send)
 
     async def start(self, endpoint: McpEndpoint) -> None:
         """Start ``endpoint`` in the lifespan's task group, stopping the previous one."""

@@ -355,16 +355,32 @@ def allowed_host_patterns() -> list[str]:
     return patterns
 
 
+_HOST_MEMO_SIZE = 256
+_host_memo: dict[str, bool] = {}  # Host header value -> decision; emptied by reload()
+
+
 def host_allowed(host: str | None) -> bool:
-    """Whether a ``Host`` header value is admitted, with Django's ``ALLOWED_HOSTS`` semantics."""
+    """Whether a ``Host`` header value is admitted, with Django's ``ALLOWED_HOSTS`` semantics.
+
+    Decisions are remembered per header value (at most 256, then forgotten wholesale, so a
+    client sending random Host values costs no memory) until the settings change.
+    """
     if not host:
         return False
+    known = _host_memo.get(host)
+    if known is not None:
+        return known
     domain, _port = split_domain_port(host)
-    return bool(domain) and validate_host(domain, allowed_host_patterns())
+    allowed = bool(domain) and validate_host(domain, allowed_host_patterns())
+    if len(_host_memo) >= _HOST_MEMO_SIZE:
+        _host_memo.clear()
+    _host_memo[host] = allowed
+    return allowed
 
 
 def reload() -> None:
     """Forget the cached settings and built objects (stopping a running WSGI bridge)."""
+    _host_memo.clear()
     with _lock:
         mcp_settings.clear()
         wsgi = _built.pop("wsgi", None)

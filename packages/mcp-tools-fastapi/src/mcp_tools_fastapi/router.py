@@ -47,7 +47,7 @@ Handler = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 async def to_core_request(request: FastAPIRequest) -> Request:
     """Convert a Starlette/FastAPI request (reads the body)."""
     body = await request.body()
-    headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
+    headers = Headers.from_latin1(request.headers.raw)
     return Request(method=request.method, url=str(request.url), headers=headers, body=body)
 
 

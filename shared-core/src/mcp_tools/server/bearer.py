@@ -43,7 +43,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.metadata import protected_resource_metadata_url
 
-from .verifiers.base import TokenVerificationUnavailable
+from .verifiers.base import McpTokenVerifier, TokenVerificationUnavailable
 
 __all__ = [
     "MAX_AUTHORIZATION_LENGTH",
@@ -226,6 +226,7 @@ class AuthResult:
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)  # a token's resource is one of a few URLs: parse each once
 def _normalise_url(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -275,6 +276,11 @@ class BearerGuard:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.verifier = verifier
+        # Our verifiers answer a token seen before from their cache without a coroutine or a
+        # generator; a token that parsed as an RFC 6750 b64token is already plausible.
+        self._cached: Callable[[str], AccessToken | None] | None = (
+            verifier._cached if isinstance(verifier, McpTokenVerifier) else None
+        )
         self.resource_url = resource_url
         self.resource_metadata_url = resource_metadata_url or protected_resource_metadata_url(resource_url)
         self.required_scopes = tuple(required_scopes)
@@ -372,17 +378,21 @@ class BearerGuard:
         token = self._extract(request)
         if isinstance(token, AuthResult):
             return token
-        verify_sync = getattr(self.verifier, "verify_token_sync", None)
         try:
-            if verify_sync is not None:
-                access = verify_sync(token)
-            else:
-                import anyio
-
-                access = anyio.run(self.verifier.verify_token, token)
+            access = self._cached(token) if self._cached is not None else None
+            if access is None:
+                access = self._verify_blocking(token)
         except Exception as exc:
             return self._unavailable(exc, token)
         return self._check(access, required_scopes)
+
+    def _verify_blocking(self, token: str) -> AccessToken | None:
+        verify_sync = getattr(self.verifier, "verify_token_sync", None)
+        if verify_sync is not None:
+            return verify_sync(token)  # type: ignore[no-any-return]
+        import anyio
+
+        return anyio.run(self.verifier.verify_token, token)
 
     async def authenticate(
         self, request: Request, required_scopes: Sequence[str] | None = None
@@ -392,7 +402,9 @@ class BearerGuard:
         if isinstance(token, AuthResult):
             return token
         try:
-            access = await self.verifier.verify_token(token)
+            access = self._cached(token) if self._cached is not None else None
+            if access is None:
+                access = await self.verifier.verify_token(token)
         except Exception as exc:
             return self._unavailable(exc, token)
         return self._check(access, required_scopes)

@@ -27,7 +27,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.lowlevel.server import Server
@@ -37,7 +37,6 @@ from mcp.server.streamable_http import EventStore
 from mcp.server.streamable_http_manager import (
     DEFAULT_MAX_SESSIONS,
     DEFAULT_SESSION_IDLE_TIMEOUT,
-    StreamableHTTPASGIApp,
     StreamableHTTPSessionManager,
 )
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -50,7 +49,7 @@ from mcp_tools.asgi import (
     Scope,
     Send,
     body_too_large_response,
-    json_errors,
+    json_error_send,
     read_body,
     replay_receive,
     request_from_scope,
@@ -181,7 +180,7 @@ class McpEndpoint:
             self._manager = manager
             self._running_pid = os.getpid()
             self._running_server = server
-            self._inner = json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))
+            self._inner = _sdk_app(manager)
             try:
                 yield self
             finally:
@@ -354,6 +353,30 @@ class McpEndpoint:
         inner_scope = dict(scope)
         inner_scope.update(self.identity_scope(result.token))
         await self._inner(inner_scope, replay_receive(body, receive), _with_headers(send, extra))
+
+
+def _sdk_app(manager: StreamableHTTPSessionManager) -> ASGIApp:
+    """The SDK's transport behind the checks, as one ASGI app (one coroutine frame).
+
+    It does what ``json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))`` does:
+    ``scope["user"]`` becomes the SDK's auth context (``get_access_token()`` in tools) and
+    error answers get a JSON body. Every suspension of a request (a tool running in a worker
+    thread, say) resumes through each frame of the chain, so the chain is kept short.
+    """
+    handle = manager.asgi_app  # what StreamableHTTPASGIApp calls (the SDK's body limit, then the transport)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if not isinstance(user, AuthenticatedUser):
+            await handle(scope, receive, json_error_send(send))
+            return
+        reset = auth_context_var.set(user)
+        try:
+            await handle(scope, receive, json_error_send(send))
+        finally:
+            auth_context_var.reset(reset)
+
+    return app
 
 
 def _with_headers(send: Send, extra: Sequence[tuple[str, str]]) -> Send:

@@ -137,6 +137,14 @@ class McpTokenVerifier(ABC):
         for a bad token and raise :class:`TokenVerificationUnavailable` for outages.
         """
 
+    def _cached(self, token: str) -> AccessToken | None:
+        """A result known without running the flow (a cache hit), else ``None``.
+
+        Checked before :meth:`_verify_flow` on every call; verifiers with a result cache
+        override it so a repeat token costs a dictionary lookup, not a generator run.
+        """
+        return None
+
     def _start(self, token: str) -> tuple[bool, Any]:
         """Run the flow up to its first network request.
 
@@ -158,6 +166,9 @@ class McpTokenVerifier(ABC):
         """
         if not plausible_token(token):
             return None
+        hit = self._cached(token)
+        if hit is not None:
+            return hit
         done, value = self._start(token)
         if done:
             return value  # type: ignore[no-any-return]
@@ -175,6 +186,9 @@ class McpTokenVerifier(ABC):
         """
         if not plausible_token(token):
             return None
+        hit = self._cached(token)
+        if hit is not None:
+            return hit
         done, value = self._start(token)
         if done:
             return value  # type: ignore[no-any-return]

@@ -306,6 +306,16 @@ class _JWKSCache:
             self._last_failure = None
         return keys
 
+    def fresh(self) -> list[Key] | None:
+        """The keys when usable right now without any fetch (static, or within the TTL)."""
+        if self._static is not None:
+            return self._static
+        with self._lock:
+            keys, fetched_at = self._keys, self._fetched_at
+        if keys is not None and self._clock() - fetched_at < self._ttl:
+            return keys
+        return None
+
     def current(self) -> Flow[list[Key]]:
         """The keys to use now: cached if fresh, else refetched (stale keys survive an outage)."""
         if self._static is not None:
@@ -419,6 +429,13 @@ class _JWTCore:
                 continue
             out.append(key)
         return out
+
+    def cached(self, token: str) -> AccessToken | None:
+        """The cached result for ``token`` when the key set is fresh (no fetch), else ``None``."""
+        if self.cache_ttl <= 0:
+            return None
+        keys = self.keys.fresh()
+        return None if keys is None else self.cache.get(token, tag=keys)
 
     def verify_flow(self, token: str) -> Flow[AccessToken | None]:
         keys = yield from self.keys.current()
@@ -604,6 +621,9 @@ class JWTVerifier(McpTokenVerifier):
     def jwks_fetch_count(self) -> int:
         """How many JWKS fetches were attempted (for monitoring and tests)."""
         return self._core.keys.fetch_count
+
+    def _cached(self, token: str) -> AccessToken | None:
+        return self._core.cached(token)
 
     def _verify_flow(self, token: str) -> Flow[AccessToken | None]:
         return self._core.verify_flow(token)
