@@ -39,6 +39,7 @@ from mcp.server.streamable_http_manager import (
     DEFAULT_SESSION_IDLE_TIMEOUT,
     StreamableHTTPSessionManager,
 )
+from mcp.server.transport_security import RequestBodyLimitMiddleware
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from mcp_tools.asgi import (
@@ -146,6 +147,7 @@ class McpEndpoint:
         self.max_request_body_size = max_request_body_size
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
+        self._inner_read: ASGIApp | None = None  # the same, for a body already read and checked
         self._running_pid: int | None = None
         self._running_server: MCPServer[Any] | Server[Any] | None = None
 
@@ -180,12 +182,18 @@ class McpEndpoint:
             self._manager = manager
             self._running_pid = os.getpid()
             self._running_server = server
-            self._inner = _sdk_app(manager)
+            limited = manager.asgi_app  # the SDK's body-size limit, then its transport
+            self._inner = _sdk_app(limited)
+            # __call__ reads the whole body under the same limit before the SDK sees it; the
+            # SDK's RequestBodyLimitMiddleware would read and buffer it a second time.
+            self._inner_read = (
+                _sdk_app(limited.app) if isinstance(limited, RequestBodyLimitMiddleware) else self._inner
+            )
             try:
                 yield self
             finally:
                 self._manager = None
-                self._inner = None
+                self._inner = self._inner_read = None
                 self._running_server = None
 
     @property
@@ -337,7 +345,8 @@ class McpEndpoint:
             await send_response(send, result.response)
             return
         assert result.token is not None
-        if self._inner is None:
+        inner = self._inner_read
+        if inner is None:
             await send_response(
                 send,
                 json_response(
@@ -352,18 +361,18 @@ class McpEndpoint:
         extra = self.cors_headers(request)
         inner_scope = dict(scope)
         inner_scope.update(self.identity_scope(result.token))
-        await self._inner(inner_scope, replay_receive(body, receive), _with_headers(send, extra))
+        await inner(inner_scope, replay_receive(body, receive), _with_headers(send, extra))
 
 
-def _sdk_app(manager: StreamableHTTPSessionManager) -> ASGIApp:
-    """The SDK's transport behind the checks, as one ASGI app (one coroutine frame).
+def _sdk_app(handle: ASGIApp) -> ASGIApp:
+    """The SDK's transport ``handle`` behind the checks, as one ASGI app (one coroutine frame).
 
-    It does what ``json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))`` does:
+    With ``handle = manager.asgi_app`` it does what
+    ``json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))`` does:
     ``scope["user"]`` becomes the SDK's auth context (``get_access_token()`` in tools) and
     error answers get a JSON body. Every suspension of a request (a tool running in a worker
     thread, say) resumes through each frame of the chain, so the chain is kept short.
     """
-    handle = manager.asgi_app  # what StreamableHTTPASGIApp calls (the SDK's body limit, then the transport)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
