@@ -159,3 +159,52 @@ def test_unknown_kid_refetch_keeps_cache_consistent(
     assert verify(v, old) is not None
     assert decodes.count(new) == 1
     assert decodes.count(old) == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_guard_answers_hits_from_the_cache_and_follows_key_withdrawal(
+    jwks_server: tuple[LocalServer, list[Any]],
+    clock: FakeClock,
+    decodes: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    # BearerGuard asks our verifiers' cache before their verify methods: a hit must not skip
+    # any check the full path makes (expiry, key set, audience, scopes).
+    from mcp_tools.http import Headers, Request
+    from mcp_tools.server.bearer import BearerGuard
+
+    server, published = jwks_server
+    v = JWTVerifier(
+        issuer=ISSUER, audience=RESOURCE, jwks_uri=server.url("/jwks"), clock=clock, jwks_cache_ttl=60
+    )
+    guard = BearerGuard(v, resource_url=RESOURCE, required_scopes=["mcp:read"], clock=clock)
+    calls: list[str] = []
+    for name in ("verify_token", "verify_token_sync"):
+        real = getattr(v, name)
+        monkeypatch.setattr(v, name, lambda t, _real=real, _name=name: calls.append(_name) or _real(t))
+
+    def check(token: str) -> int:
+        request = Request("POST", RESOURCE, Headers([("Authorization", f"Bearer {token}")]))
+        if mode == "sync":
+            result = guard.authenticate_sync(request)
+        else:
+            result = anyio.run(guard.authenticate, request)
+        return 200 if result.token is not None else result.response.status  # type: ignore[union-attr]
+
+    token = mint(RSA, claims(exp=NOW + 7200, scope="mcp:read"))
+    assert check(token) == 200
+    assert len(calls) == 1
+    assert check(token) == 200
+    assert len(calls) == 1  # the hit: no verify call...
+    assert decodes.count(token) == 1  # ...and no signature check
+    narrow = mint(RSA, claims(exp=NOW + 7200, scope="other"))
+    assert check(narrow) == 403
+    assert check(narrow) == 403  # scopes are checked on hits too
+    short = mint(RSA, claims(exp=NOW + 30, scope="mcp:read"))
+    assert check(short) == 200
+    clock.advance(31)
+    assert check(short) == 401  # a cached token past its exp
+    published[:] = [OTHER]
+    clock.advance(30)  # the JWKS is stale: the cache is not consulted without a fresh key set
+    assert check(token) == 401

@@ -99,6 +99,29 @@ def test_mcp_tools_allowed_hosts_overrides_django_setting() -> None:
         assert list_tools(DjangoWsgiContractClient(host="api.example.com")).status == 421
 
 
+def test_host_decisions_follow_a_settings_change() -> None:
+    # Host decisions are remembered per header value; a change of ALLOWED_HOSTS must void them.
+    client = DjangoWsgiContractClient(host="api.example.com")
+    with override_settings(ALLOWED_HOSTS=[".example.com"], MIDDLEWARE=[]):
+        assert list_tools(client).status == 200
+        assert conf.host_allowed("api.example.com") is True
+    with override_settings(ALLOWED_HOSTS=["other.example.org"], MIDDLEWARE=[]):
+        assert conf.host_allowed("api.example.com") is False
+        assert list_tools(client).status == 421
+    with override_settings(MCP_TOOLS=mcp_tools(ALLOWED_HOSTS=["api.example.com"]), MIDDLEWARE=[]):
+        assert list_tools(client).status == 200
+
+
+def test_remembered_host_decisions_are_bounded() -> None:
+    with override_settings(ALLOWED_HOSTS=[".example.com"]):
+        for i in range(3 * conf._HOST_MEMO_SIZE):
+            assert conf.host_allowed(f"h{i}.example.org") is False
+        assert len(conf._host_memo) <= conf._HOST_MEMO_SIZE
+        assert conf.host_allowed("a.example.com") is True
+        assert conf.host_allowed("") is False
+        assert conf.host_allowed(None) is False
+
+
 # -- the async view and ASGI routing ---------------------------------------------------------
 
 

@@ -226,7 +226,6 @@ class AuthResult:
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)  # a token's resource is one of a few URLs: parse each once
 def _normalise_url(url: str) -> str:
     try:
         parts = urlsplit(url)
