@@ -155,10 +155,50 @@ def test_asgi_wrapper_serves_mcp_without_django(asgi: AsgiContractClient) -> Non
     try:
         assert list_tools(asgi).status == 200
         assert seen == []
-        assert asgi.request("GET", "/.well-known/oauth-protected-resource/mcp").status == 200
+        # the metadata document too, since the URLconf maps its path to our view
+        metadata = asgi.request("GET", "/.well-known/oauth-protected-resource/mcp")
+        assert metadata.status == 200
+        assert seen == []
+        assert asgi.request("GET", "/api/me").status == 401  # any other path: Django
         assert len(seen) == 1
     finally:
         request_started.disconnect(record)
+
+
+def test_asgi_metadata_matches_the_django_view(
+    asgi: AsgiContractClient, wsgi: DjangoWsgiContractClient
+) -> None:
+    path = "/.well-known/oauth-protected-resource/mcp"
+    for method in ("GET", "OPTIONS", "POST"):
+        fast, view = asgi.request(method, path), wsgi.request(method, path)
+        assert (fast.status, fast.body) == (view.status, view.body), method
+        for name in ("content-type", "access-control-allow-origin", "allow", "cache-control"):
+            assert fast.headers.get(name) == view.headers.get(name), (method, name)
+    assert asgi.request("GET", path).json()["resource"] == RESOURCE
+    foreign = asgi.request("GET", path, headers={"Host": "evil.example"})
+    assert foreign.status == 421
+
+
+def _own_metadata(request: Any) -> Any:
+    from django.http import JsonResponse
+
+    return JsonResponse({"own": True})
+
+
+def test_asgi_leaves_a_metadata_view_of_your_own_to_django() -> None:
+    from django.urls import path as route
+
+    own = route(".well-known/oauth-protected-resource/mcp", _own_metadata)
+    urlconf = type("OwnUrls", (), {"urlpatterns": [own, *test_urls.urlpatterns]})
+    conf.reload()
+    with (
+        override_settings(ROOT_URLCONF=urlconf),
+        TestClient(get_asgi_application(), base_url=ORIGIN) as client,
+    ):
+        result = client.get("/.well-known/oauth-protected-resource/mcp")
+        assert result.status_code == 200
+        assert result.json() == {"own": True}
+        assert client.post("/mcp", headers=mcp_headers(mint()), content=rpc("tools/list")).status_code == 200
 
 
 def test_second_asgi_application_cannot_run_the_same_endpoint(asgi: AsgiContractClient) -> None:

@@ -14,7 +14,11 @@
   your own, and stop it on shutdown;
 * ``http`` requests to the MCP path go straight to the core's ASGI :class:`McpEndpoint` after
   the ``ALLOWED_HOSTS`` check: no thread hop, no Django request object;
-* everything else (metadata documents, your views, websockets) goes to Django.
+* the protected resource metadata document is answered here too, after the same check, when
+  your URLconf routes its path to :func:`mcp_tools_django.views.protected_resource_metadata_view`
+  (``include("mcp_tools_django.urls")`` does); a view of your own at that path (the Clerk
+  variant, say) is left to Django;
+* everything else (your views, websockets) goes to Django.
 
 If the settings change while serving (``override_settings`` in tests), the endpoint built
 from the new settings is started on first use and the previous one is stopped.
@@ -30,12 +34,16 @@ from typing import Any
 
 import anyio
 import anyio.abc
+from django.conf import settings
 from django.core.asgi import get_asgi_application as get_django_asgi_application
+from django.http import Http404
+from django.urls import resolve
 
-from mcp_tools.asgi import Receive, Scope, Send, send_response
+from mcp_tools.asgi import Receive, Scope, Send, request_from_scope, send_response
 from mcp_tools.server.endpoint import McpEndpoint
+from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools_django.conf import get_resource_server, host_allowed
-from mcp_tools_django.views import host_refused
+from mcp_tools_django.views import host_refused, protected_resource_metadata_view
 
 __all__ = ["McpAsgiApplication", "get_asgi_application"]
 
@@ -52,8 +60,9 @@ class McpAsgiApplication:
         django_app: Django's ASGI handler (``django.core.asgi.get_asgi_application()``).
         lifespan: your own startup/shutdown, a zero-argument callable returning an async
             context manager; entered after the MCP endpoint has started.
-        route_mcp: ``False`` leaves the MCP path to your URLconf (map it to
-            :func:`mcp_tools_django.views.mcp_async_view`); the endpoint is still started here.
+        route_mcp: ``False`` leaves the MCP path (and the metadata document) to your URLconf
+            (map the MCP path to :func:`mcp_tools_django.views.mcp_async_view`); the endpoint is
+            still started here.
     """
 
     def __init__(
@@ -66,6 +75,8 @@ class McpAsgiApplication:
         self._lock: anyio.Lock | None = None
         self._stop_current: anyio.Event | None = None
         self._running: McpEndpoint | None = None
+        # (resource server, ROOT_URLCONF) -> the metadata path served here, or None
+        self._metadata_route: tuple[object, object, str | None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -78,8 +89,7 @@ class McpAsgiApplication:
             if root and path.startswith(root):
                 path = path[len(root) :] or "/"
             if path == server.mcp_path:
-                host = next((v for k, v in scope["headers"] if k == b"host"), None)
-                if not host_allowed(None if host is None else host.decode("latin-1")):
+                if _foreign_host(scope):
                     await send_response(send, host_refused())
                     return
                 endpoint = server.endpoint
@@ -87,10 +97,31 @@ class McpAsgiApplication:
                     await self.start(endpoint)
                 await endpoint(scope, receive, send)
                 return
+            if path == self._metadata_path(server):
+                if _foreign_host(scope):
+                    await send_response(send, host_refused())
+                    return
+                await send_response(send, server.handle_protected_resource(request_from_scope(scope)))
+                return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
             return
         await self.django_app(scope, receive, send)
+
+    def _metadata_path(self, server: McpResourceServer) -> str | None:
+        """The metadata path when the URLconf maps it to our view (checked once per settings)."""
+        urlconf = settings.ROOT_URLCONF
+        known = self._metadata_route
+        if known is not None and known[0] is server and known[1] == urlconf:
+            return known[2]
+        try:
+            match = resolve(server.metadata_path, urlconf)
+        except Http404:
+            match = None
+        ours = match is not None and match.func is protected_resource_metadata_view
+        served = server.metadata_path if ours else None
+        self._metadata_route = (server, urlconf, served)
+        return served
 
     async def start(self, endpoint: McpEndpoint) -> None:
         """Start ``endpoint`` in the lifespan's task group, stopping the previous one."""
@@ -143,6 +174,12 @@ class McpAsgiApplication:
             await send({"type": "lifespan.startup.failed", "message": f"{type(failure).__name__}: {failure}"})
             raise failure  # as Starlette does: the server reports it and stops
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _foreign_host(scope: Scope) -> bool:
+    """Whether the request's ``Host`` is outside ``ALLOWED_HOSTS`` (or missing)."""
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    return not host_allowed(None if host is None else host.decode("latin-1"))
 
 
 def get_asgi_application(*, lifespan: Lifespan | None = None, route_mcp: bool = True) -> McpAsgiApplication:
