@@ -360,14 +360,15 @@ class BearerGuard:
             and _normalise_url(access.resource) != self._resource_key
         ):
             return self.unauthorized("invalid_token", "Access token was not issued for this resource")
-        required = self.required_scopes if required_scopes is None else tuple(required_scopes)
-        granted = set(access.scopes)
-        if any(scope not in granted for scope in required):
-            return AuthResult(
-                response=insufficient_scope_response(
-                    resource_metadata_url=self.resource_metadata_url, required_scopes=required
+        required = self.required_scopes if required_scopes is None else required_scopes
+        granted = access.scopes  # a short list: membership tests beat building a set
+        for scope in required:
+            if scope not in granted:
+                return AuthResult(
+                    response=insufficient_scope_response(
+                        resource_metadata_url=self.resource_metadata_url, required_scopes=tuple(required)
+                    )
                 )
-            )
         return AuthResult(token=access)
 
     # -- entry points --------------------------------------------------------------------------

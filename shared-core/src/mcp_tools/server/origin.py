@@ -9,7 +9,7 @@ about the token. Patterns use the SDK's convention: ``"example.com:*"`` admits a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from mcp_tools.http import Request, Response, json_response
@@ -48,9 +48,9 @@ def default_allowed_origins(resource_url: str) -> list[str]:
 
 
 def _matches(value: str, patterns: Sequence[str]) -> bool:
+    """``value`` against ``patterns``, which must be lower-case already."""
     lowered = value.lower()
     for pattern in patterns:
-        pattern = pattern.lower()
         if pattern == "*" or lowered == pattern:
             return True
         if pattern.endswith(":*"):
@@ -70,6 +70,13 @@ class HostOriginPolicy:
 
     allowed_hosts: tuple[str, ...]
     allowed_origins: tuple[str, ...]
+    _hosts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _origins: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Matching is case-insensitive; lower the patterns once, not on every request.
+        object.__setattr__(self, "_hosts", tuple(p.lower() for p in self.allowed_hosts))
+        object.__setattr__(self, "_origins", tuple(p.lower() for p in self.allowed_origins))
 
     @classmethod
     def for_resource(
@@ -85,10 +92,10 @@ class HostOriginPolicy:
         return cls(tuple(hosts), tuple(origins))
 
     def origin_allowed(self, origin: str | None) -> bool:
-        return not origin or _matches(origin, self.allowed_origins)
+        return not origin or _matches(origin, self._origins)
 
     def host_allowed(self, host: str | None) -> bool:
-        return bool(host) and _matches(host or "", self.allowed_hosts)
+        return bool(host) and _matches(host or "", self._hosts)
 
     def check(self, request: Request) -> Response | None:
         """``None`` when the request may proceed, else the JSON error response (403 or 421)."""
