@@ -203,12 +203,24 @@ class McpEndpoint:
     @property
     def inner_app(self) -> ASGIApp:
         """The SDK app behind the checks; expects ``scope["user"]`` set by :meth:`identity_scope`."""
-        if self._inner is None:
+        return self._require_running(self._inner)
+
+    @property
+    def authorized_app(self) -> ASGIApp:
+        """:attr:`inner_app` for a request that :meth:`authorize` or :meth:`authorize_sync`
+        admitted, its body already read: that check bounds the body by
+        ``max_request_body_size``, so the SDK's own limit (a second read and buffer of the
+        body) is skipped. The body must be replayed to it whole."""
+        return self._require_running(self._inner_read)
+
+    @staticmethod
+    def _require_running(app: ASGIApp | None) -> ASGIApp:
+        if app is None:
             raise RuntimeError(
                 "the MCP endpoint is not running: enter McpEndpoint.run() in the app's lifespan "
                 "(the framework adapters do this for you)"
             )
-        return self._inner
+        return app
 
     # -- framework-neutral checks ------------------------------------------------------------
 

@@ -119,7 +119,8 @@ class WsgiMcpEndpoint:
         endpoint = self.endpoint
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await endpoint.inner_app(scope, receive, send)
+            # handle() serves only requests authorize_sync admitted (body bounded, read whole)
+            await endpoint.authorized_app(scope, receive, send)
 
         return app, endpoint.run()
 
