@@ -147,7 +147,7 @@ class McpEndpoint:
         self.max_request_body_size = max_request_body_size
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
-        self._inner_read: ASGIApp | None = None  # the same, for a body already read and checked
+        self._authorized: ASGIApp | None = None  # the same without the SDK body limit (authorized_app)
         self._running_pid: int | None = None
         self._running_server: MCPServer[Any] | Server[Any] | None = None
 
@@ -186,14 +186,14 @@ class McpEndpoint:
             self._inner = _sdk_app(limited)
             # __call__ reads the whole body under the same limit before the SDK sees it; the
             # SDK's RequestBodyLimitMiddleware would read and buffer it a second time.
-            self._inner_read = (
+            self._authorized = (
                 _sdk_app(limited.app) if isinstance(limited, RequestBodyLimitMiddleware) else self._inner
             )
             try:
                 yield self
             finally:
                 self._manager = None
-                self._inner = self._inner_read = None
+                self._inner = self._authorized = None
                 self._running_server = None
 
     @property
@@ -211,7 +211,7 @@ class McpEndpoint:
         admitted, its body already read: that check bounds the body by
         ``max_request_body_size``, so the SDK's own limit (a second read and buffer of the
         body) is skipped. The body must be replayed to it whole."""
-        return self._require_running(self._inner_read)
+        return self._require_running(self._authorized)
 
     @staticmethod
     def _require_running(app: ASGIApp | None) -> ASGIApp:
@@ -357,7 +357,7 @@ class McpEndpoint:
             await send_response(send, result.response)
             return
         assert result.token is not None
-        inner = self._inner_read
+        inner = self._authorized
         if inner is None:
             await send_response(
                 send,

@@ -162,12 +162,7 @@ class WsgiMcpEndpoint:
         """Serve the MCP endpoint as a WSGI application (mount it at the MCP path)."""
         response = self.serve(environ)
         if isinstance(response, BridgeResponse):
-            try:
-                start_response(response.status_line, response.headers)
-            except BaseException:
-                response.close()
-                raise
-            return response
+            return response.start(start_response)
         start_response(status_line(response.status), strip_hop_by_hop(response.headers))
         return [response.body]
 

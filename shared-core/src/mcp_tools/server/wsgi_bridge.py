@@ -635,6 +635,16 @@ class BridgeResponse:
         """Finish the exchange; if the body was not fully read, disconnect and cancel the app."""
         self._close()
 
+    def start(self, start_response: StartResponse) -> BridgeResponse:
+        """Hand the status and headers to ``start_response`` and return self as the WSGI body;
+        if ``start_response`` raises, the exchange is closed first (the app is not left running)."""
+        try:
+            start_response(self.status_line, self.headers)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     @classmethod
     def fixed(cls, status: int, headers: list[tuple[str, str]], body: bytes) -> BridgeResponse:
         """A response produced by the bridge itself, without running the app."""
@@ -908,13 +918,7 @@ class AsgiBridge:
         extra_scope: Mapping[str, Any] | None = None,
     ) -> Iterable[bytes]:
         """The WSGI entry point; see :meth:`handle` for ``body`` and ``extra_scope``."""
-        response = self.handle(environ, body=body, extra_scope=extra_scope)
-        try:
-            start_response(response.status_line, response.headers)
-        except BaseException:
-            response.close()
-            raise
-        return response
+        return self.handle(environ, body=body, extra_scope=extra_scope).start(start_response)
 
     call = __call__
 
