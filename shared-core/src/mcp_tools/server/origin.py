@@ -8,7 +8,7 @@ about the token. Patterns use the SDK's convention: ``"example.com:*"`` admits a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -65,17 +65,19 @@ class HostOriginPolicy:
     """Which ``Host`` and ``Origin`` header values the MCP endpoint accepts.
 
     ``allowed_hosts=["*"]`` disables the Host check (e.g. behind a proxy that already
-    validates it); an absent ``Origin`` (non-browser clients) is always accepted.
+    validates it); a callable decides from the ``Host`` header value itself (Django passes its
+    ``ALLOWED_HOSTS`` rule). An absent ``Origin`` (non-browser clients) is always accepted.
     """
 
-    allowed_hosts: tuple[str, ...]
+    allowed_hosts: tuple[str, ...] | Callable[[str], bool]
     allowed_origins: tuple[str, ...]
     _hosts: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _origins: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Matching is case-insensitive; lower the patterns once, not on every request.
-        object.__setattr__(self, "_hosts", tuple(p.lower() for p in self.allowed_hosts))
+        if not callable(self.allowed_hosts):
+            object.__setattr__(self, "_hosts", tuple(p.lower() for p in self.allowed_hosts))
         object.__setattr__(self, "_origins", tuple(p.lower() for p in self.allowed_origins))
 
     @classmethod
@@ -83,19 +85,26 @@ class HostOriginPolicy:
         cls,
         resource_url: str,
         *,
-        allowed_hosts: Sequence[str] | None = None,
+        allowed_hosts: Sequence[str] | Callable[[str], bool] | None = None,
         allowed_origins: Sequence[str] | None = None,
     ) -> HostOriginPolicy:
-        """The policy for ``resource_url``; explicit lists replace the defaults."""
-        hosts = default_allowed_hosts(resource_url) if allowed_hosts is None else list(allowed_hosts)
+        """The policy for ``resource_url``; explicit lists (or a host predicate) replace the defaults."""
+        hosts: tuple[str, ...] | Callable[[str], bool]
+        if callable(allowed_hosts):
+            hosts = allowed_hosts
+        else:
+            hosts = tuple(default_allowed_hosts(resource_url) if allowed_hosts is None else allowed_hosts)
         origins = default_allowed_origins(resource_url) if allowed_origins is None else list(allowed_origins)
-        return cls(tuple(hosts), tuple(origins))
+        return cls(hosts, tuple(origins))
 
     def origin_allowed(self, origin: str | None) -> bool:
         return not origin or _matches(origin, self._origins)
 
     def host_allowed(self, host: str | None) -> bool:
-        return bool(host) and _matches(host or "", self._hosts)
+        if not host:
+            return False
+        rule = self.allowed_hosts
+        return rule(host) if callable(rule) else _matches(host, self._hosts)
 
     def check(self, request: Request) -> Response | None:
         """``None`` when the request may proceed, else the JSON error response (403 or 421)."""

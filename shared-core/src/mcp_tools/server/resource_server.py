@@ -19,22 +19,22 @@ Adapters only convert requests and responses and register these routes natively.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from mcp.server.streamable_http import EventStore
-
 from mcp_tools.http import Request, Response, json_response
+from mcp_tools.options import McpOptions
 from mcp_tools.server.bearer import BearerGuard
 from mcp_tools.server.clerk_metadata import (
     afetch_clerk_authorization_server_metadata,
     derive_clerk_frontend_api_url,
     fetch_clerk_authorization_server_metadata,
 )
-from mcp_tools.server.endpoint import DEFAULT_MAX_BODY, McpEndpoint, ServerSource
+from mcp_tools.server.endpoint import McpEndpoint, ServerSource
 from mcp_tools.server.metadata import (
     build_protected_resource_metadata,
     cors_headers,
@@ -43,7 +43,9 @@ from mcp_tools.server.metadata import (
 )
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.resource import ConfigurationError, validate_resource_url
-from mcp_tools.server.verifiers.base import McpTokenVerifier
+
+if TYPE_CHECKING:
+    from mcp_tools.server.wsgi import WsgiMcpEndpoint
 
 __all__ = [
     "AUTHORIZATION_SERVER_METADATA_PATH",
@@ -96,50 +98,27 @@ def method_not_allowed(allowed: str) -> Response:
 class McpResourceServer:
     """Settings and neutral handlers of one OAuth-protected MCP endpoint.
 
-    Args:
-        server: the SDK ``MCPServer``/``Server`` or a factory returning one.
-        verifier: verifies bearer tokens (:mod:`mcp_tools.server.verifiers`).
-        resource_url: the exact URL clients use for the MCP endpoint (RFC 9728 ``resource``;
-            tokens must be issued for it).
-        authorization_servers: issuer URLs of the authorization servers (at least one).
-        scopes: scopes every call needs; advertised in the metadata and the challenge.
-        scopes_supported: scopes advertised in the metadata (default: ``scopes`` plus all
-            per-tool scopes).
-        tool_scopes: extra scopes per tool (see :class:`~mcp_tools.server.scopes.ToolScopes`).
-        mcp_path: the route of the endpoint (default: the path of ``resource_url``).
-        authorization_server_metadata: serve ``/.well-known/oauth-authorization-server`` from
-            this document or source (``None``: the route is not served).
-        allowed_hosts / allowed_origins: ``Host``/``Origin`` allowlists (default: the resource
-            URL's own, plus loopback when it is local).
+    ``McpResourceServer(options)`` with an :class:`~mcp_tools.options.McpOptions`, or
+    ``McpResourceServer(server, verifier=..., resource_url=..., authorization_servers=[...])``
+    with the options' flat names as keywords (validated: an unknown name is an error). Keywords
+    given with an options object override its fields.
+
+    Attributes: ``options`` (the effective :class:`~mcp_tools.options.McpOptions`), ``document``
+    (the RFC 9728 metadata), ``guard``, ``policy``, ``endpoint`` and the paths and URLs derived
+    from ``resource_url``.
     """
 
-    def __init__(
-        self,
-        server: ServerSource,
-        *,
-        verifier: McpTokenVerifier,
-        resource_url: str,
-        authorization_servers: Sequence[str],
-        scopes: Sequence[str] = (),
-        scopes_supported: Sequence[str] | None = None,
-        tool_scopes: Mapping[str, Iterable[str]] | None = None,
-        mcp_path: str | None = None,
-        resource_name: str | None = None,
-        resource_documentation: str | None = None,
-        authorization_server_metadata: Mapping[str, Any] | AuthorizationServerMetadataSource | None = None,
-        allowed_hosts: Sequence[str] | None = None,
-        allowed_origins: Sequence[str] | None = None,
-        stateless: bool = True,
-        json_response: bool = True,
-        event_store: EventStore | None = None,
-        max_request_body_size: int = DEFAULT_MAX_BODY,
-    ) -> None:
-        self.resource_url = validate_resource_url(resource_url)
-        if isinstance(authorization_servers, str):
-            raise TypeError("authorization_servers must be a list of issuer URLs, not a string")
-        self.authorization_servers = list(authorization_servers)
-        self.scopes = list(scopes)
-        tool_scopes = tool_scopes or {}
+    def __init__(self, options: McpOptions | ServerSource, /, **overrides: Any) -> None:
+        if isinstance(options, McpOptions):
+            options = McpOptions.from_values(overrides, base=options) if overrides else options
+        else:
+            options = McpOptions.from_values({"server": options, **overrides})
+        self.options = options
+        self.resource_url = validate_resource_url(options.resource_url)
+        self.authorization_servers = list(options.authorization_servers)
+        self.scopes = list(options.scopes)
+        tool_scopes = options.tool_scopes or {}
+        scopes_supported = options.scopes_supported
         if scopes_supported is None:
             merged = dict.fromkeys(self.scopes)
             for needed in tool_scopes.values():
@@ -148,17 +127,22 @@ class McpResourceServer:
         self.document = build_protected_resource_metadata(
             self.resource_url,
             self.authorization_servers,
-            scopes_supported=scopes_supported or None,
-            resource_name=resource_name,
-            resource_documentation=resource_documentation,
+            scopes_supported=list(scopes_supported) or None,
+            resource_name=options.resource_name,
+            resource_documentation=options.resource_documentation,
         )
-        path = urlsplit(self.resource_url).path or "/"
-        self.mcp_path = mcp_path if mcp_path is not None else path
-        if not self.mcp_path.startswith("/"):
-            raise ValueError(f"mcp_path must start with '/', got {self.mcp_path!r}")
+        self.mcp_path = options.mcp_path or (urlsplit(self.resource_url).path or "/")
         self.metadata_url = protected_resource_metadata_url(self.resource_url)
         self.metadata_path = protected_resource_metadata_path(self.resource_url)
-        self.authorization_server_metadata = authorization_server_metadata
+        self.authorization_server_metadata = options.authorization_server_metadata
+        verifier = options.verifier
+        if verifier is None:
+            from mcp_tools.server.verifiers.jwt import JWTVerifier
+
+            assert options.jwks_uri is not None  # McpOptions checks one of the two is set
+            verifier = JWTVerifier(
+                issuer=self.authorization_servers[0], audience=self.resource_url, jwks_uri=options.jwks_uri
+            )
         self.guard = BearerGuard(
             verifier,
             resource_url=self.resource_url,
@@ -166,17 +150,27 @@ class McpResourceServer:
             required_scopes=self.scopes,
         )
         self.policy = HostOriginPolicy.for_resource(
-            self.resource_url, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+            self.resource_url, allowed_hosts=options.allowed_hosts, allowed_origins=options.allowed_origins
         )
+        transport = options.transport
         self.endpoint = McpEndpoint(
-            server,
+            options.server,
             guard=self.guard,
             policy=self.policy,
             tool_scopes=tool_scopes,
-            stateless=stateless,
-            json_response=json_response,
-            event_store=event_store,
-            max_request_body_size=max_request_body_size,
+            **{f.name: getattr(transport, f.name) for f in dataclasses.fields(transport)},
+        )
+
+    def wsgi_endpoint(self) -> WsgiMcpEndpoint:
+        """A WSGI-side endpoint for this server, configured by ``options.wsgi`` (Flask, Django WSGI)."""
+        from mcp_tools.server.wsgi import WsgiMcpEndpoint
+
+        wsgi = self.options.wsgi
+        return WsgiMcpEndpoint(
+            self.endpoint,
+            startup_timeout=wsgi.startup_timeout,
+            response_timeout=wsgi.response_timeout,
+            inline=wsgi.inline,
         )
 
     @property
