@@ -18,9 +18,10 @@ Differences from the TypeScript handlers (all deliberate):
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 from mcp_tools.http import Request, Response
 from mcp_tools.server.clerk_metadata import generate_clerk_protected_resource_metadata
@@ -39,6 +40,7 @@ __all__ = [
     "ClerkAuthServerMetadataHandler",
     "MetadataOptionsHandler",
     "ProtectedResourceMetadataHandler",
+    "adapt",
     "auth_server_metadata_handler_clerk",
     "metadata_cors_options_handler",
     "protected_resource_handler",
@@ -168,3 +170,23 @@ class MetadataOptionsHandler:
 
     def __call__(self, request: Request) -> Response:
         return metadata_options_response()
+
+
+CoreHandler = Callable[[Request], Response]
+_P = ParamSpec("_P")
+_V = TypeVar("_V")
+
+
+def adapt(factory: Callable[_P, CoreHandler], wrap: Callable[[CoreHandler], _V]) -> Callable[_P, _V]:
+    """``factory`` (one of the handler factories above) with its product wrapped by ``wrap``.
+
+    Adapters derive their native TS-named views from the neutral factories in one line each,
+    keeping the factory's signature and docstring: ``protected_resource_handler =
+    adapt(handlers.protected_resource_handler, to_native_view)``.
+    """
+
+    @functools.wraps(factory)
+    def make(*args: _P.args, **kwargs: _P.kwargs) -> _V:
+        return wrap(factory(*args, **kwargs))
+
+    return make
