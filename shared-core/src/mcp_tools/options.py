@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from mcp.server.streamable_http_manager import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT
 
-from mcp_tools.server.endpoint import DEFAULT_MAX_BODY
-from mcp_tools.server.resource import ConfigurationError
+from mcp_tools.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http import EventStore
@@ -54,6 +53,9 @@ __all__ = [
     "flat_fields",
     "import_object",
 ]
+
+DEFAULT_MAX_BODY: Final = 4 * 1024 * 1024
+"""The request body limit (bytes); the SDK's own default."""
 
 HostRule: TypeAlias = "Sequence[str] | Callable[[str], bool]"
 """Accepted ``Host`` values: patterns (``"example.com:*"`` admits any port, ``"*"`` any host) or a

@@ -57,6 +57,7 @@ from mcp_tools.asgi import (
     send_response,
 )
 from mcp_tools.http import Request, Response, json_response
+from mcp_tools.options import DEFAULT_MAX_BODY
 from mcp_tools.server.bearer import AuthResult, BearerGuard
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.scopes import scopes_for_request
@@ -66,7 +67,6 @@ __all__ = ["MCP_CORS_ALLOW_HEADERS", "McpEndpoint", "ServerSource", "resolve_low
 ServerLike: TypeAlias = "MCPServer[Any] | Server[Any]"
 ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
 
-DEFAULT_MAX_BODY = 4 * 1024 * 1024
 ALLOWED_METHODS = ("GET", "POST", "DELETE")
 MCP_CORS_ALLOW_HEADERS = (
     "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "

@@ -20,6 +20,7 @@ import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit
 
+from mcp_tools.errors import ConfigurationError
 from mcp_tools.http import Request
 
 __all__ = [
@@ -29,10 +30,6 @@ __all__ = [
     "resolve_resource_url",
     "validate_resource_url",
 ]
-
-
-class ConfigurationError(ValueError):
-    """The application's configuration is missing a value or holds an unusable one."""
 
 
 class InvalidResourceURLError(ConfigurationError):
