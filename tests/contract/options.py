@@ -93,7 +93,7 @@ def assert_took_effect(rs: McpResourceServer, values: dict[str, Any] | None = No
         "jwks_uri": lambda v: (
             rs.guard.verifier is values["verifier"]
             if "verifier" in values
-            else rs.guard.verifier.keys.jwks_uri == v
+            else rs.guard.verifier._core.keys.jwks_uri == v
         ),
         "scopes": lambda v: list(rs.guard.required_scopes) == list(v),
         "scopes_supported": lambda v: rs.document["scopes_supported"] == list(v),
