@@ -44,6 +44,7 @@ from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.metadata import protected_resource_metadata_url
 
 from .verifiers.base import McpTokenVerifier, TokenVerificationUnavailable
+from .verifiers.clerk import ClerkTokenVerifier
 
 __all__ = [
     "MAX_AUTHORIZATION_LENGTH",
@@ -54,6 +55,8 @@ __all__ = [
     "MissingToken",
     "build_www_authenticate",
     "insufficient_scope_response",
+    "mcp_auth_clerk_guard",
+    "mcp_auth_guard",
     "parse_authorization_header",
     "service_unavailable_response",
     "unauthorized_response",
@@ -408,3 +411,36 @@ class BearerGuard:
         except Exception as exc:
             return self._unavailable(exc, token)
         return self._check(access, required_scopes)
+
+
+def mcp_auth_guard(
+    verifier: TokenVerifier,
+    *,
+    resource_url: str,
+    scopes: Sequence[str] = (),
+    resource_metadata_url: str | None = None,
+) -> BearerGuard:
+    """The guard behind each adapter's ``mcp_auth`` (the TS ``mcpAuth``): the bearer token must
+    be accepted by ``verifier`` for ``resource_url`` and hold ``scopes`` (401/403 otherwise)."""
+    return BearerGuard(
+        verifier,
+        resource_url=resource_url,
+        resource_metadata_url=resource_metadata_url,
+        required_scopes=scopes,
+    )
+
+
+def mcp_auth_clerk_guard(
+    *,
+    resource_url: str,
+    scopes: Sequence[str] = (),
+    secret_key: str | None = None,
+    publishable_key: str | None = None,
+) -> BearerGuard:
+    """The guard behind each adapter's ``mcp_auth_clerk``: :func:`mcp_auth_guard` with a
+    :class:`~mcp_tools.server.verifiers.clerk.ClerkTokenVerifier` (``CLERK_SECRET_KEY`` /
+    ``CLERK_PUBLISHABLE_KEY`` from the environment by default)."""
+    verifier = ClerkTokenVerifier(
+        secret_key=secret_key, publishable_key=publishable_key, audience=resource_url
+    )
+    return mcp_auth_guard(verifier, resource_url=resource_url, scopes=scopes)

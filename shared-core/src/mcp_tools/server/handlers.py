@@ -174,11 +174,13 @@ class MetadataOptionsHandler:
 
 CoreHandler = Callable[[Request], Response]
 _P = ParamSpec("_P")
+_T = TypeVar("_T")
 _V = TypeVar("_V")
 
 
-def adapt(factory: Callable[_P, CoreHandler], wrap: Callable[[CoreHandler], _V]) -> Callable[_P, _V]:
-    """``factory`` (one of the handler factories above) with its product wrapped by ``wrap``.
+def adapt(factory: Callable[_P, _T], wrap: Callable[[_T], _V]) -> Callable[_P, _V]:
+    """``factory`` (one of the handler factories above, or a guard factory of
+    :mod:`mcp_tools.server.bearer`) with its product wrapped by ``wrap``.
 
     Adapters derive their native TS-named views from the neutral factories in one line each,
     keeping the factory's signature and docstring: ``protected_resource_handler =
