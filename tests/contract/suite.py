@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
@@ -91,8 +91,86 @@ def parse_challenge(value: str) -> dict[str, str]:
     return out
 
 
+def _refusal(
+    method: str, headers: dict[str, str], body: bytes | None, status: int, expected: dict[str, Any]
+) -> tuple[str, dict[str, str], bytes | None, int, dict[str, Any]]:
+    return method, headers, body, status, expected
+
+
+def _oauth(error: str, description: str) -> dict[str, Any]:
+    return {"error": error, "error_description": description}
+
+
+#: The error vocabulary of docs/errors.md, request by request (built lazily: tokens expire).
+REFUSALS: dict[str, Any] = {
+    "no-token-401": lambda: _refusal(
+        "POST", mcp_headers(), rpc("tools/list"), 401, _oauth("unauthorized", "Authentication required")
+    ),
+    "forged-token-401": lambda: _refusal(
+        "POST",
+        mcp_headers("abc.def.ghi"),
+        rpc("tools/list"),
+        401,
+        _oauth("invalid_token", "Invalid or expired access token"),
+    ),
+    "scope-403": lambda: _refusal(
+        "POST",
+        mcp_headers(mint(scope="profile")),
+        rpc("tools/list"),
+        403,
+        _oauth("insufficient_scope", f"Required scope: {BASE_SCOPE}"),
+    ),
+    "origin-403": lambda: _refusal(
+        "POST",
+        mcp_headers(mint(), Origin="https://evil.example"),
+        rpc("tools/list"),
+        403,
+        _oauth("forbidden", "Origin not allowed"),
+    ),
+    "host-421": lambda: _refusal(
+        "POST",
+        mcp_headers(mint(), Host="evil.example"),
+        rpc("tools/list"),
+        421,
+        _oauth("misdirected_request", "Host not allowed"),
+    ),
+    "method-405": lambda: _refusal(
+        "PUT", mcp_headers(mint()), b"{}", 405, _oauth("method_not_allowed", "PUT is not supported")
+    ),
+    "stateless-get-405": lambda: _refusal(
+        "GET",
+        mcp_headers(mint()),
+        None,
+        405,
+        _oauth("method_not_allowed", "this endpoint is stateless: it offers no GET event stream"),
+    ),
+    "too-large-413": lambda: _refusal(
+        "POST",
+        mcp_headers(mint()),
+        b" " * (4 * 1024 * 1024 + 1),
+        413,
+        _oauth("payload_too_large", "request body exceeds 4194304 bytes"),
+    ),
+    "sdk-unknown-method": lambda: _refusal(
+        "POST",
+        mcp_headers(mint()),
+        rpc("nope/nope"),
+        200,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "error": {"code": -32601, "message": "Method not found", "data": "nope/nope"},
+        },
+    ),
+}
+
+
 class AdapterContract:
     """Subclass and provide the ``client`` fixture."""
+
+    #: Refusals (keys of ``REFUSALS``) that the framework itself answers before the adapter runs,
+    #: with the reason; the subclass then tests that answer on its own.
+    framework_refusals: ClassVar[dict[str, str]] = {}
 
     @pytest.fixture
     def client(self) -> ContractClient:  # pragma: no cover - overridden
@@ -218,6 +296,18 @@ class AdapterContract:
         headers = mcp_headers(**{"Mcp-Session-Id": "0123456789abcdef"})
         result = client.request("POST", MCP_PATH, headers=headers, body=rpc("tools/list"))
         assert result.status == 401
+
+    @pytest.mark.parametrize("case", sorted(REFUSALS), ids=sorted(REFUSALS))
+    def test_refusal_bodies_are_the_documented_vocabulary(self, client: ContractClient, case: str) -> None:
+        """docs/errors.md: every refusal before the SDK is OAuth-shaped JSON, byte-identical
+        (as JSON) from every adapter; from the SDK onward, JSON-RPC errors."""
+        if case in self.framework_refusals:
+            pytest.skip(f"refused by the framework before the adapter: {self.framework_refusals[case]}")
+        method, headers, body, status, expected = REFUSALS[case]()
+        result = client.request(method, MCP_PATH, headers=headers, body=body)
+        assert result.status == status, result.body
+        assert result.headers["content-type"].startswith("application/json")
+        assert result.json() == expected
 
     def test_unsupported_method_is_json_405(self, client: ContractClient) -> None:
         result = client.request("PUT", MCP_PATH, headers=mcp_headers(mint()), body=b"{}")
