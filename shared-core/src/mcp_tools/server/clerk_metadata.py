@@ -353,7 +353,7 @@ def generate_clerk_authorization_server_metadata(
 
     The name the TypeScript README (up to 0.5.0) used; it never shipped there. The key
     defaults to the ``CLERK_PUBLISHABLE_KEY`` environment variable (a
-    :class:`~mcp_tools.server.resource.ConfigurationError` when neither is set); the rest is
+    :class:`~mcp_tools.errors.ConfigurationError` when neither is set); the rest is
     :func:`fetch_clerk_authorization_server_metadata`.
     """
     return fetch_clerk_authorization_server_metadata(

@@ -229,11 +229,9 @@ def serve_metadata_source(
     early = _metadata_preamble(request, source)
     if early is not None:
         return early
-    if isinstance(source, Mapping):
-        return metadata_response(source)
     assert source is not None
     try:
-        return metadata_response(source.get_sync())
+        return metadata_response(source if isinstance(source, Mapping) else source.get_sync())
     except Exception as exc:  # reported as 502, never a 500
         return _metadata_unavailable(exc)
 
@@ -242,14 +240,11 @@ async def aserve_metadata_source(
     request: Request, source: Mapping[str, Any] | AuthorizationServerMetadataSource | None
 ) -> Response:
     """The asynchronous twin of :func:`serve_metadata_source`."""
+    if isinstance(source, Mapping) or source is None:
+        return serve_metadata_source(request, source)
     early = _metadata_preamble(request, source)
-    if early is not None:
-        return early
-    if isinstance(source, Mapping):
-        return metadata_response(source)
-    assert source is not None
     try:
-        return metadata_response(await source.get())
+        return early or metadata_response(await source.get())
     except Exception as exc:  # reported as 502, never a 500
         return _metadata_unavailable(exc)
 
