@@ -278,12 +278,24 @@ def _fetch_flow(url: str, timeout: float, cache_ttl: float, cache: MetadataCache
     return document
 
 
-def _prepare(publishable_key: str, frontend_api_url: str | None, timeout: float, cache_ttl: float) -> str:
+def _prepare(
+    publishable_key: str,
+    frontend_api_url: str | None,
+    timeout: float,
+    cache_ttl: float,
+    cache: MetadataCache | None,
+) -> tuple[Flow[dict[str, Any]] | None, dict[str, Any] | None]:
+    """The fetch flow, or (when the cache answers) ``None`` and the cached document."""
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if cache_ttl < 0:
         raise ValueError(f"cache_ttl must be zero (no cache) or positive, got {cache_ttl!r}")
-    return clerk_authorization_server_metadata_url(publishable_key, frontend_api_url=frontend_api_url)
+    url = clerk_authorization_server_metadata_url(publishable_key, frontend_api_url=frontend_api_url)
+    store = cache if cache is not None else default_metadata_cache
+    cached = store.get(url) if cache_ttl > 0 else None
+    if cached is not None:
+        return None, cached
+    return _fetch_flow(url, timeout, cache_ttl, store), None
 
 
 def fetch_clerk_authorization_server_metadata(
@@ -304,12 +316,8 @@ def fetch_clerk_authorization_server_metadata(
     that is not JSON, or JSON that is not an object; the message names the URL. Raises
     :class:`InvalidPublishableKeyError` for a bad key.
     """
-    url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
-    store = cache if cache is not None else default_metadata_cache
-    cached = store.get(url) if cache_ttl > 0 else None
-    if cached is not None:
-        return cached
-    return run_sync(_fetch_flow(url, timeout, cache_ttl, store))
+    flow, cached = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl, cache)
+    return run_sync(flow) if flow is not None else cached or {}
 
 
 async def afetch_clerk_authorization_server_metadata(
@@ -321,12 +329,9 @@ async def afetch_clerk_authorization_server_metadata(
     cache: MetadataCache | None = None,
 ) -> dict[str, Any]:
     """The asynchronous twin of :func:`fetch_clerk_authorization_server_metadata` (``httpx2``)."""
-    url = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl)
-    store = cache if cache is not None else default_metadata_cache
-    cached = store.get(url) if cache_ttl > 0 else None
-    if cached is not None:  # answered without creating an HTTP client
-        return cached
-    return await run_async(_fetch_flow(url, timeout, cache_ttl, store))
+    flow, cached = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl, cache)
+    # a cached document is answered without creating an HTTP client
+    return await run_async(flow) if flow is not None else cached or {}
 
 
 def _key_from_env(publishable_key: str | None) -> str:
