@@ -232,6 +232,10 @@ class McpOptions:
         for name in _REQUIRED:
             if name not in given and base is None:
                 raise ConfigurationError(f"mcp-tools: {describe(name)} is required")
+        if base is None and "verifier" not in given and "jwks_uri" not in given:
+            raise ConfigurationError(
+                f"mcp-tools: set {describe('verifier')} (a token verifier) or {describe('jwks_uri')}"
+            )
         loaded: dict[str, Any] = {}
         for name, value in given.items():
             try:
