@@ -67,8 +67,23 @@ class OutboundResponse:
 Flow = Generator[OutboundRequest, OutboundResponse, T]
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+def _kwargs(request: OutboundRequest) -> dict[str, Any]:
+    """The keyword arguments ``requests`` and ``httpx2`` share for ``request``."""
+    return {
+        "headers": dict(request.headers),
+        "data": request.data,
+        "json": request.json_body,
+        "timeout": request.timeout,
+    }
+
+
+def _response(r: Any) -> OutboundResponse:
+    return OutboundResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+
+def _failed(flow: Flow[T], request: OutboundRequest, exc: Exception) -> OutboundRequest:
+    """Throw the failure of ``request`` into ``flow``; the next request it makes."""
+    return flow.throw(OutboundError(f"{request.method} {request.url} failed: {exc}"))
 
 
 def run_sync(flow: Flow[T], session: Any = None) -> T:
@@ -81,19 +96,12 @@ def run_sync(flow: Flow[T], session: Any = None) -> T:
         while True:
             try:
                 r = http.request(
-                    request.method,
-                    request.url,
-                    headers=dict(request.headers),
-                    data=request.data,
-                    json=request.json_body,
-                    timeout=request.timeout,
-                    allow_redirects=request.follow_redirects,
+                    request.method, request.url, allow_redirects=request.follow_redirects, **_kwargs(request)
                 )
-                response = OutboundResponse(r.status_code, _lower(r.headers), r.content)
             except requests.RequestException as exc:
-                request = flow.throw(OutboundError(f"{request.method} {request.url} failed: {exc}"))
-                continue
-            request = flow.send(response)
+                request = _failed(flow, request, exc)
+            else:
+                request = flow.send(_response(r))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
@@ -109,19 +117,12 @@ async def run_async(flow: Flow[T], client: Any = None) -> T:
         while True:
             try:
                 r = await http.request(
-                    request.method,
-                    request.url,
-                    headers=dict(request.headers),
-                    data=request.data,
-                    json=request.json_body,
-                    timeout=request.timeout,
-                    follow_redirects=request.follow_redirects,
+                    request.method, request.url, follow_redirects=request.follow_redirects, **_kwargs(request)
                 )
-                response = OutboundResponse(r.status_code, _lower(r.headers), r.content)
             except httpx2.HTTPError as exc:
-                request = flow.throw(OutboundError(f"{request.method} {request.url} failed: {exc}"))
-                continue
-            request = flow.send(response)
+                request = _failed(flow, request, exc)
+            else:
+                request = flow.send(_response(r))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     finally:
