@@ -232,10 +232,6 @@ class McpOptions:
         for name in _REQUIRED:
             if name not in given and base is None:
                 raise ConfigurationError(f"mcp-tools: {describe(name)} is required")
-        if base is None and "verifier" not in given and "jwks_uri" not in given:
-            raise ConfigurationError(
-                f"mcp-tools: set {describe('verifier')} (a token verifier) or {describe('jwks_uri')}"
-            )
         loaded: dict[str, Any] = {}
         for name, value in given.items():
             try:
@@ -244,6 +240,10 @@ class McpOptions:
                 raise
             except (ImportError, TypeError, ValueError) as exc:
                 raise ConfigurationError(f"mcp-tools: {describe(name)} is invalid: {exc}") from exc
+        if base is None and "verifier" not in given and "jwks_uri" not in given:
+            raise ConfigurationError(
+                f"mcp-tools: set {describe('verifier')} (a token verifier) or {describe('jwks_uri')}"
+            )
         try:
             if base is not None:
                 return base.replace(**loaded)
