@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from mcp_tools.demo import DemoOptions, runner
+from mcp_tools_demo import DemoOptions, runner
 from tests.demo.demo_process import DemoProcess, port_is_closed, run_demo
 
 FRAMEWORKS = {"fastapi", "flask", "django"}

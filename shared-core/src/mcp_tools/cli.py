@@ -1,11 +1,13 @@
 """The ``mcp-tools`` command line (argparse, one subcommand per tool).
 
 ``mcp-tools dev-auth-server`` runs the development authorization server
-(:mod:`mcp_tools.devserver`) until Ctrl-C; ``mcp-tools demo`` runs the demo
-(:mod:`mcp_tools.demo`). To add a subcommand, write a
-``_add_<name>(subparsers)`` function that registers its parser with ``set_defaults(run=...)``
-and append it to :data:`SUBCOMMANDS`; the ``run`` callable gets the parsed arguments and
-returns the exit code.
+(:mod:`mcp_tools.devserver`) until Ctrl-C. ``mcp-tools demo`` belongs to the ``mcp-tools-demo``
+distribution, which registers it through the ``mcp_tools.cli`` entry point group: the core never
+imports the demo (it sits above the three adapters), and without it ``mcp-tools demo`` says what
+to install. To add a subcommand, write a ``_add_<name>(subparsers)`` function that registers its
+parser with ``set_defaults(run=...)`` and append it to :data:`SUBCOMMANDS` (or, from another
+distribution, declare such a function as an entry point of the group); the ``run`` callable gets
+the parsed arguments and returns the exit code.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["ENTRY_POINT_GROUP", "OPTIONAL_SUBCOMMANDS", "SUBCOMMANDS", "build_parser", "main"]
 
 
 def _run_dev_auth_server(args: argparse.Namespace) -> int:
@@ -87,84 +90,82 @@ def _add_dev_auth_server(subparsers: Any) -> None:
     parser.set_defaults(run=_run_dev_auth_server)
 
 
-def _run_demo(args: argparse.Namespace) -> int:
-    from mcp_tools.demo import DemoOptions, run_demo
+#: The entry point group through which other distributions add subcommands: each entry point
+#: names a ``register(subparsers)`` function like the ``_add_<name>`` ones here.
+ENTRY_POINT_GROUP = "mcp_tools.cli"
 
-    options = DemoOptions(
-        authorization_server=args.authorization_server,
-        headless=args.headless,
-        auto_approve=args.auto_approve,
-        store=args.store,
-        port=args.port,
-        user=args.user,
-        timeout=args.timeout,
-    )
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    def err(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    return run_demo(options, out=out, err=err)
+#: Subcommands that live in another distribution: name -> (distribution, how to get it). When
+#: the distribution is not installed, ``mcp-tools NAME`` says so and exits 2.
+OPTIONAL_SUBCOMMANDS = {
+    "demo": (
+        "mcp-tools-demo",
+        "pip install mcp-tools-demo\n"
+        "or, from a checkout of the repository, run it with `python3 scripts/dev.py demo`",
+    ),
+}
 
 
-def _add_demo(subparsers: Any) -> None:
+def _installed_subcommands() -> dict[str, Callable[[Any], None]]:
+    """``name -> register`` for each subcommand an installed distribution declares.
+
+    An entry point that cannot be imported (a broken install) is left out, so the command line
+    still works and the subcommand, if optional, explains what to install.
+    """
+    found: dict[str, Callable[[Any], None]] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in found:  # the same distribution seen twice on sys.path
+            continue
+        try:
+            found[entry_point.name] = entry_point.load()
+        except ImportError:
+            continue
+    return dict(sorted(found.items()))
+
+
+def _add_missing(subparsers: Any, name: str, distribution: str, install: str) -> None:
+    """A stand-in ``name`` subcommand that names the distribution to install, then exits 2."""
     parser = subparsers.add_parser(
-        "demo",
-        help="run the demo: dev authorization server, MCP servers on FastAPI, Flask and Django, a connector",
-        description=(
-            "Start on 127.0.0.1 the development authorization server, one OAuth-protected MCP server per "
-            "framework (FastAPI, Flask, Django) and a connector web app where you connect to them, sign in, "
-            "consent and call tools. Prints 'MCP-SERVER <framework> <url>' per server and 'READY' when "
-            "everything accepts requests; Ctrl-C stops it. Development only."
-        ),
+        name, help=f"(not installed: needs {distribution})", description=install, add_help=False
     )
-    parser.add_argument(
-        "--authorization-server",
-        metavar="URL",
-        help="use this existing authorization server (its issuer URL) instead of the embedded one",
-    )
-    parser.add_argument(
-        "--headless",
-        action="store_true",
-        help="run the journey without a person for every server, print the tool results, exit",
-    )
-    parser.add_argument(
-        "--auto-approve",
-        action="store_true",
-        help="the embedded authorization server skips login and consent",
-    )
-    parser.add_argument(
-        "--store",
-        metavar="URL",
-        help="the connector's token store (default: SQLite in a temporary directory, deleted at exit)",
-    )
-    parser.add_argument("--port", type=int, default=0, help="the connector's port (default: a free one)")
-    parser.add_argument("--user", default="demo-user", help="the username --headless signs in with")
-    parser.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds the --headless journey may take (default 120)"
-    )
-    parser.set_defaults(run=_run_demo)
+
+    def run(args: argparse.Namespace) -> int:
+        print(f"mcp-tools {name} needs the {distribution} distribution; install it with", file=sys.stderr)
+        print(f"    {install}", file=sys.stderr)
+        return 2
+
+    parser.set_defaults(run=run, accepts_any_arguments=True)
 
 
 #: Functions registering one subcommand each.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_dev_auth_server, _add_demo]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_dev_auth_server]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``mcp-tools`` argument parser with every registered subcommand."""
+    """The ``mcp-tools`` argument parser with every registered subcommand.
+
+    Those of :data:`SUBCOMMANDS`, then those installed distributions declare in the
+    :data:`ENTRY_POINT_GROUP` group, then a stub for each of :data:`OPTIONAL_SUBCOMMANDS`
+    that is not installed.
+    """
     parser = argparse.ArgumentParser(prog="mcp-tools", description="mcp-tools command line")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(subparsers)
+    installed = _installed_subcommands()
+    for register in installed.values():
+        register(subparsers)
+    for name, (distribution, install) in OPTIONAL_SUBCOMMANDS.items():
+        if name not in installed:
+            _add_missing(subparsers, name, distribution, install)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mcp-tools`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "accepts_any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()

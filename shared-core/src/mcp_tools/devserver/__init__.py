@@ -20,8 +20,8 @@ See ``docs/dev-auth-server.md``.
 from __future__ import annotations
 
 from .resource import InvalidTargetError
-from .server import DevAuthorizationServer
-from .serving import RunningServer, check_bind_host, serve
+from .server import DevAuthorizationServer, serve
+from .serving import RunningServer, check_bind_host
 from .settings import DEFAULT_SCOPES, DEFAULT_USER
 
 __all__ = [

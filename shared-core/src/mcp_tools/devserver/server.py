@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
@@ -45,6 +45,7 @@ from .metadata import PATHS, WELL_KNOWN_PATHS, build_metadata
 from .models import AccessTokenRecord, RefreshTokenRecord, User
 from .registration import RegistrationEndpoint, reject_non_json
 from .revocation import RevocationEndpoint
+from .serving import RunningServer, serve_app
 from .settings import DEFAULT_SCOPES, DEFAULT_USER, Settings
 from .store import MemoryStore
 from .tokens import AccessTokenGenerator
@@ -59,10 +60,7 @@ from .wsgi import (
     read_request,
 )
 
-if TYPE_CHECKING:
-    from .serving import RunningServer
-
-__all__ = ["DevAuthorizationServer"]
+__all__ = ["DevAuthorizationServer", "serve"]
 
 logger = logging.getLogger("mcp_tools.devserver")
 
@@ -320,10 +318,8 @@ class DevAuthorizationServer:
         *,
         allow_non_loopback: bool = False,
         startup_timeout: float = 5.0,
-    ) -> RunningServer:
+    ) -> RunningServer[DevAuthorizationServer]:
         """Serve this app with a threaded wsgiref server in a background thread."""
-        from .serving import serve_app
-
         return serve_app(
             self, host=host, port=port, allow_non_loopback=allow_non_loopback, startup_timeout=startup_timeout
         )
@@ -509,3 +505,24 @@ def _origin(url: str) -> str:
 
 def _method_not_allowed(allow: str) -> Response:
     return json_response(405, {"error": "method_not_allowed"}, [("Allow", allow)])
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    allow_non_loopback: bool = False,
+    startup_timeout: float = 5.0,
+    **options: Any,
+) -> RunningServer[DevAuthorizationServer]:
+    """Create a :class:`DevAuthorizationServer` from ``options`` and serve it.
+
+    ``options`` are the keyword arguments of :class:`DevAuthorizationServer` (``scopes``,
+    ``auto_approve``, ``access_token_ttl`` ...). Use the result as a context manager::
+
+        with serve(auto_approve=True, scopes=["notes:read"]) as running:
+            print(running.issuer)
+    """
+    return DevAuthorizationServer(**options).serve(
+        host, port, allow_non_loopback=allow_non_loopback, startup_timeout=startup_timeout
+    )

@@ -1,8 +1,11 @@
 """Run the development authorization server on a threaded stdlib WSGI server.
 
-:func:`serve` binds first (so ``port=0`` works and the issuer can carry the real port),
+:func:`serve_app` binds first (so ``port=0`` works and the issuer can carry the real port),
 then runs ``serve_forever`` in a daemon thread and returns a :class:`RunningServer`
-handle, usable as a context manager. Only loopback addresses (``127.0.0.0/8``, ``::1``,
+handle, usable as a context manager. This module knows the app only through
+:class:`ServedApp` (a WSGI app whose issuer can be bound to the URL it is served at), so
+:mod:`.server` can import it without an import cycle; ``serve(**options)``, which builds a
+``DevAuthorizationServer`` first, lives there. Only loopback addresses (``127.0.0.0/8``, ``::1``,
 ``localhost``) are accepted unless ``allow_non_loopback=True`` is passed explicitly.
 Request lines are not logged (authorization URLs carry state and PKCE values).
 """
@@ -14,16 +17,33 @@ import logging
 import socket
 import socketserver
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from .registration import is_loopback_host
-from .server import DevAuthorizationServer
 
-__all__ = ["RunningServer", "check_bind_host", "serve", "serve_app"]
+__all__ = ["RunningServer", "ServedApp", "check_bind_host", "serve_app"]
 
 logger = logging.getLogger("mcp_tools.devserver")
+
+
+class ServedApp(Protocol):
+    """What :func:`serve_app` needs of the app: WSGI, and an issuer it can bind to its URL."""
+
+    @property
+    def issuer(self) -> str: ...
+
+    @property
+    def issuer_bound(self) -> bool: ...
+
+    def bind_issuer(self, issuer: str) -> None: ...
+
+    def __call__(self, environ: Mapping[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]: ...
+
+
+AppT = TypeVar("AppT", bound=ServedApp)
 
 
 def check_bind_host(host: str, *, allow_non_loopback: bool = False) -> None:
@@ -62,10 +82,10 @@ def _url_host(host: str) -> str:
     return host
 
 
-class RunningServer:
-    """A server running in a background thread: ``.url``, ``.issuer``, ``.stop()``."""
+class RunningServer(Generic[AppT]):
+    """A server running in a background thread: ``.app``, ``.url``, ``.issuer``, ``.stop()``."""
 
-    def __init__(self, app: DevAuthorizationServer, httpd: _ThreadingServer, url: str) -> None:
+    def __init__(self, app: AppT, httpd: _ThreadingServer, url: str) -> None:
         self.app = app
         self.url = url
         self._httpd = httpd
@@ -109,7 +129,7 @@ class RunningServer:
             self._thread.join(timeout)
         self._httpd.server_close()
 
-    def __enter__(self) -> RunningServer:
+    def __enter__(self) -> RunningServer[AppT]:
         return self
 
     def __exit__(
@@ -125,13 +145,13 @@ class RunningServer:
 
 
 def serve_app(
-    app: DevAuthorizationServer,
+    app: AppT,
     *,
     host: str = "127.0.0.1",
     port: int = 0,
     allow_non_loopback: bool = False,
     startup_timeout: float = 5.0,
-) -> RunningServer:
+) -> RunningServer[AppT]:
     """Serve ``app``; its issuer defaults to ``http://<host>:<bound port>``."""
     check_bind_host(host, allow_non_loopback=allow_non_loopback)
     server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
@@ -147,25 +167,3 @@ def serve_app(
         httpd.server_close()
         raise
     return running
-
-
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    allow_non_loopback: bool = False,
-    startup_timeout: float = 5.0,
-    **options: Any,
-) -> RunningServer:
-    """Create a :class:`DevAuthorizationServer` from ``options`` and serve it.
-
-    ``options`` are the keyword arguments of :class:`DevAuthorizationServer` (``scopes``,
-    ``auto_approve``, ``access_token_ttl`` ...). Use the result as a context manager::
-
-        with serve(auto_approve=True, scopes=["notes:read"]) as running:
-            print(running.issuer)
-    """
-    app = DevAuthorizationServer(**options)
-    return serve_app(
-        app, host=host, port=port, allow_non_loopback=allow_non_loopback, startup_timeout=startup_timeout
-    )

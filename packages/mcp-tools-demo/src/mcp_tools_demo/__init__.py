@@ -6,9 +6,11 @@ adapter) and the *connector*, a small FastAPI web app where a user picks an MCP 
 signs in and consents, then lists and calls its tools (:mod:`mcp_tools.client`). See
 ``docs/demo.md``.
 
-Development only. It needs ``mcp-tools-fastapi``, ``mcp-tools-flask``, ``mcp-tools-django``
-and ``uvicorn``; the frameworks are imported inside functions, never when this package is
-imported (layering rule 1).
+Development only. This distribution (``mcp-tools-demo``) depends on ``mcp-tools-fastapi``,
+``mcp-tools-flask``, ``mcp-tools-django`` and ``uvicorn``, and registers the ``demo`` subcommand
+of the core's ``mcp-tools`` command line through the ``mcp_tools.cli`` entry point group
+(:mod:`mcp_tools_demo.cli`). Nothing imports this package: it sits above the adapters. The
+frameworks are imported inside functions, so ``mcp-tools --help`` loads none of them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 __all__ = ["HOST", "Served", "bind", "serve_asgi", "serve_wsgi"]
 
 HOST = "127.0.0.1"
-logger = logging.getLogger("mcp_tools.demo")
+logger = logging.getLogger("mcp_tools_demo")
 
 
 def bind(port: int = 0) -> socket.socket:

@@ -1,8 +1,9 @@
 """The three MCP servers of the demo, one per framework, each built with its adapter.
 
-Every builder imports its framework inside the function: the core imports no framework at
-module level, and ``mcp-tools`` without the adapters still starts (the demo then explains
-what to install). Each server has the tools of :mod:`mcp_tools.demo.tools`, requires
+Every builder imports its framework inside the function: importing the demo (which the
+``mcp-tools`` command line does to register ``mcp-tools demo``) loads no framework, and the demo
+without an adapter still starts far enough to explain what to install. Each server has the
+tools of :mod:`mcp_tools_demo.tools`, requires
 ``notes:read`` for every call and ``notes:write`` for ``add_note``.
 """
 
