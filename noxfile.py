@@ -22,7 +22,9 @@ ADAPTERS = {
     "flask": "packages/mcp-tools-flask",
     "fastapi": "packages/mcp-tools-fastapi",
 }
-SRC_TREES = [f"{CORE}/src", *(f"{path}/src" for path in ADAPTERS.values())]
+DEMO = "packages/mcp-tools-demo"  # above the three adapters; nothing imports it
+DISTRIBUTIONS = [CORE, *ADAPTERS.values(), DEMO]
+SRC_TREES = [f"{path}/src" for path in DISTRIBUTIONS]
 TEST_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -36,9 +38,9 @@ TEST_DEPS = [
 
 
 def install_family(session: nox.Session, *extra: str) -> None:
-    """Install the four distributions (editable) plus test dependencies in one resolve."""
+    """Install the five distributions (editable) plus test dependencies in one resolve."""
     args = ["-e", f"{CORE}[all]"]
-    for path in ADAPTERS.values():
+    for path in [*ADAPTERS.values(), DEMO]:
         args += ["-e", path]
     session.install(*args, *TEST_DEPS, *extra)
 
@@ -103,11 +105,12 @@ DEMO_TIMEOUT = 300  # seconds for the whole `mcp-tools demo --headless` run
 def demo(session: nox.Session) -> None:
     """``mcp-tools demo --headless``: dev AS, MCP servers on FastAPI, Flask and Django, the connector.
 
-    Installs the four distributions from the repository (not editable: what a user gets) plus
-    uvicorn, then runs the journey for every server without a person; any failure exits non-zero.
+    Installs mcp-tools-demo from the repository (not editable: what a user gets) with the core and
+    the three adapters it pins, then runs the journey for every server without a person; any
+    failure exits non-zero.
     The whole run is bounded by ``DEMO_TIMEOUT``. Extra arguments go to ``mcp-tools demo``.
     """
-    session.install(f"./{CORE}[crypto]", *(f"./{path}" for path in ADAPTERS.values()), "uvicorn>=0.30")
+    session.install(f"./{CORE}[crypto]", *(f"./{path}" for path in ADAPTERS.values()), f"./{DEMO}")
     bounded = f"import subprocess as s, sys; sys.exit(s.run(sys.argv[1:], timeout={DEMO_TIMEOUT}).returncode)"
     session.run("python", "-c", bounded, "mcp-tools", "demo", "--headless", *session.posargs)
 
@@ -128,26 +131,36 @@ def interop(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole repository."""
-    session.install("ruff>=0.6")
+    """ruff check and ruff format --check over the whole repository, then the import contracts.
+
+    ``lint-imports`` (import-linter, configured in pyproject.toml) checks the layers (demo ->
+    adapters -> core; inside the core, server/client/devserver -> stores/http), that the core imports
+    no framework and that no package has an import cycle between its subpackages;
+    ``scripts/check_import_cycles.py`` (grimp, which import-linter is built on) refuses any cycle
+    between two modules of the five src trees. Both read the sources only: nothing is installed.
+    """
+    session.install("ruff>=0.6", "import-linter>=2.1")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    env = {"PYTHONPATH": os.pathsep.join(str(ROOT / tree) for tree in SRC_TREES)}
+    session.run("lint-imports", "--no-cache", env=env)
+    session.run("python", "scripts/check_import_cycles.py", env=env)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the four src/ trees."""
+    """mypy --strict on the five src/ trees."""
     install_family(session, "mypy>=1.11", "types-requests", "django-stubs")
     session.run("mypy", "--strict", *SRC_TREES)
 
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build all four wheels and sdists, then check metadata and wheel contents."""
+    """Build all five wheels and sdists, then check metadata and wheel contents."""
     session.install("build>=1.2", "twine>=5")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
-    for path in [CORE, *ADAPTERS.values()]:
+    for path in DISTRIBUTIONS:
         session.run("python", "-m", "build", "--outdir", str(dist), path)
     session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
     session.run("python", "scripts/check_dists.py", str(dist))

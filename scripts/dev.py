@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has only Python 3.11+.
 
-    python3 scripts/dev.py demo      # installs the packages into .venv-demo and runs `mcp-tools demo`
+    python3 scripts/dev.py demo      # installs mcp-tools-demo into .venv-demo and runs `mcp-tools demo`
     python3 scripts/dev.py test      # installs nox into .venv-dev, starts services, runs CI's sessions
 
 ``demo`` passes further arguments to ``mcp-tools demo`` (``--headless``,
@@ -29,6 +29,7 @@ DEMO_PACKAGES = [
     "packages/mcp-tools-fastapi",
     "packages/mcp-tools-flask",
     "packages/mcp-tools-django",
+    "packages/mcp-tools-demo",  # the demo itself: pins the four above, brings uvicorn
 ]
 
 
@@ -54,7 +55,7 @@ def run_nox(sessions: list[str], extra: list[str]) -> int:
 
 
 def demo_python() -> pathlib.Path:
-    """``.venv-demo`` with the four packages (editable, from this checkout) and uvicorn.
+    """``.venv-demo`` with the demo and the four packages it pins (editable, from this checkout).
 
     Installed on first use and again whenever a pyproject.toml changes (a stamp file holds their hash).
     """
@@ -68,10 +69,10 @@ def demo_python() -> pathlib.Path:
     if not python.exists():
         print(f"dev.py: creating {DEMO_VENV.name} for the demo", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(DEMO_VENV)
-    print("dev.py: installing mcp-tools-core, -fastapi, -flask, -django and uvicorn", flush=True)
+    print("dev.py: installing mcp-tools-demo with mcp-tools-core, -fastapi, -flask, -django", flush=True)
     editable = [arg for package in DEMO_PACKAGES for arg in ("-e", str(ROOT / package))]
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, *editable, "uvicorn>=0.30"], check=True)
+    subprocess.run([*pip, *editable], check=True)
     stamp.write_text(digest.hexdigest())
     return python
 
