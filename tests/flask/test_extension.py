@@ -78,10 +78,10 @@ def test_config_precedence_arguments_over_app_config_over_defaults(extensions: l
     assert state is extension.state(app)
     assert isinstance(state.blueprint, McpBlueprint)
     assert app.blueprints["mcp_tools"] is state.blueprint
-    assert state.settings["scopes"] == ["mcp:read"]  # argument beats app.config
-    assert state.settings["resource_name"] == "Configured"  # app.config beats the default
-    assert state.settings["stateless"] is True  # defaults
-    assert state.settings["json_response"] is True
+    assert state.options.scopes == ["mcp:read"]  # argument beats app.config
+    assert state.options.resource_name == "Configured"  # app.config beats the default
+    assert state.options.transport.stateless is True  # defaults
+    assert state.options.transport.json_response is True
     assert state.resource_server.document["resource_name"] == "Configured"
     assert post(app, mint(), rpc("tools/list")).status_code == 200
 
@@ -89,10 +89,10 @@ def test_config_precedence_arguments_over_app_config_over_defaults(extensions: l
 def test_init_app_factory_pattern_and_import_strings(extensions: list[McpTools]) -> None:
     extension = McpTools(server=f"{__name__}:CONFIGURED_SERVER")
     extensions.append(extension)
-    app = configured_app(MCP_TOOLS_SERVER=None, MCP_TOOLS_SCOPES="mcp:read", MCP_TOOLS_PATH="/mcp")
+    app = configured_app(MCP_TOOLS_SERVER=None, MCP_TOOLS_SCOPES="mcp:read", MCP_TOOLS_MCP_PATH="/mcp")
     extension.init_app(app)
-    assert extension.state(app).settings["server"] is CONFIGURED_SERVER
-    assert extension.state(app).settings["scopes"] == ["mcp:read"]
+    assert extension.state(app).options.server is CONFIGURED_SERVER
+    assert extension.state(app).options.scopes == ["mcp:read"]
     response = post(app, mint(sub="carol"), tool_call_body("whoami"))
     assert response.status_code == 200, response.data
     assert response.get_json()["result"]["content"][0]["text"] == "carol"
@@ -104,7 +104,7 @@ def test_jwks_uri_builds_a_jwt_verifier(extensions: list[McpTools]) -> None:
     app = configured_app(MCP_TOOLS_VERIFIER=None, MCP_TOOLS_JWKS_URI="https://auth.example.com/jwks.json")
     extension = McpTools(app)
     extensions.append(extension)
-    assert isinstance(extension.state(app).settings["verifier"], JWTVerifier)
+    assert isinstance(extension.state(app).guard.verifier, JWTVerifier)
 
 
 def test_missing_or_unknown_settings_fail_at_start_up() -> None:

@@ -1,27 +1,19 @@
 """Flask adapter of mcp-tools: an OAuth-protected MCP endpoint and its discovery documents.
 
 The logic lives in ``mcp_tools`` (the ``mcp-tools-core`` distribution); this package converts
-Flask requests and responses, registers routes on a blueprint, reads ``app.config`` and
-serves the SDK's ASGI endpoint through the core's WSGI bridge (one event-loop thread per
-process, started on the first MCP request and rebuilt after ``fork``).
+requests and responses, registers routes on a blueprint and reads ``app.config``::
 
-Quick start::
+    app.register_blueprint(create_mcp_blueprint(mcp, verifier=..., resource_url=...,
+                                                authorization_servers=[...]))
 
-    app = Flask(__name__)
-    app.register_blueprint(create_mcp_blueprint(
-        mcp, verifier=JWTVerifier(issuer=..., audience=..., jwks_uri=...),
-        resource_url="https://api.example.com/mcp",
-        authorization_servers=["https://auth.example.com"],
-    ))
-
-or, configured from ``app.config["MCP_TOOLS_*"]``: ``mcp_tools = McpTools(app)``.
+or ``mcp_tools = McpTools(app)``, configured from ``app.config["MCP_TOOLS_<OPTION>"]``.
 """
 
 from __future__ import annotations
 
 from mcp_tools_flask.blueprint import McpBlueprint, create_mcp_blueprint, discovery_documents
 from mcp_tools_flask.client_views import complete_oauth_handler, connect_handler, redirect_to_authorization
-from mcp_tools_flask.extension import McpTools, McpToolsState
+from mcp_tools_flask.extension import McpTools, McpToolsState, config_key
 from mcp_tools_flask.views import (
     McpView,
     auth_server_metadata_handler_clerk,
@@ -44,6 +36,7 @@ __all__ = [
     "McpView",
     "auth_server_metadata_handler_clerk",
     "complete_oauth_handler",
+    "config_key",
     "connect_handler",
     "create_mcp_blueprint",
     "current_token",

@@ -1,4 +1,4 @@
-"""The ``McpTools`` Flask extension: configuration from ``app.config``, state in ``app.extensions``."""
+"""The ``McpTools`` Flask extension: options from ``app.config``, state in ``app.extensions``."""
 
 from __future__ import annotations
 
@@ -8,51 +8,26 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar, overload
 
 from flask import Flask, current_app
-from werkzeug.utils import import_string
 
+from mcp_tools.options import McpOptions, flat_fields
 from mcp_tools.server.bearer import BearerGuard
-from mcp_tools.server.endpoint import DEFAULT_MAX_BODY
-from mcp_tools.server.resource import ConfigurationError
 from mcp_tools.server.resource_server import McpResourceServer
-from mcp_tools.server.verifiers.jwt import JWTVerifier
 
 from .blueprint import McpBlueprint, create_mcp_blueprint
 from .views import protect_view
 
-__all__ = ["CONFIG_PREFIX", "DEFAULTS", "EXTENSION_KEY", "McpTools", "McpToolsState"]
+__all__ = ["EXTENSION_KEY", "FLASK_DEFAULTS", "McpTools", "McpToolsState", "config_key"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXTENSION_KEY: Final = "mcp_tools"
-CONFIG_PREFIX: Final = "MCP_TOOLS_"
-_REQUIRED = object()
+#: The settings only Flask has, beside every option of :class:`~mcp_tools.options.McpOptions`.
+FLASK_DEFAULTS: Final = {"blueprint_name": "mcp_tools"}
 
-#: Every setting, with its default; ``app.config`` key is ``MCP_TOOLS_<NAME>``.
-DEFAULTS: Final[dict[str, Any]] = {
-    "server": _REQUIRED,  # MCPServer/Server/factory, or "module:attribute"
-    "verifier": None,  # token verifier, or "module:attribute"; None: JWT from jwks_uri
-    "resource_url": _REQUIRED,
-    "authorization_servers": _REQUIRED,
-    "jwks_uri": None,
-    "issuer": None,  # for the JWT verifier built from jwks_uri; default: first authorization server
-    "scopes": (),
-    "scopes_supported": None,
-    "tool_scopes": None,
-    "path": None,
-    "resource_name": None,
-    "resource_documentation": None,
-    "authorization_server_metadata": None,
-    "allowed_hosts": None,
-    "allowed_origins": None,
-    "stateless": True,
-    "json_response": True,
-    "event_store": None,
-    "max_request_body_size": DEFAULT_MAX_BODY,
-    "response_timeout": None,
-    "wsgi_dispatch": True,  # serve the MCP path ahead of Flask's dispatch (see create_mcp_blueprint)
-    "blueprint_name": "mcp_tools",
-}
-_IMPORTABLE = ("server", "verifier", "tool_scopes", "event_store", "authorization_server_metadata")
+
+def config_key(name: str) -> str:
+    """The ``app.config`` key of a setting: ``MCP_TOOLS_<FLAT NAME>`` (``MCP_TOOLS_WSGI_INLINE``)."""
+    return f"MCP_TOOLS_{name.upper()}"
 
 
 @dataclass(frozen=True)
@@ -61,11 +36,14 @@ class McpToolsState:
 
     extension: McpTools
     blueprint: McpBlueprint
-    settings: dict[str, Any]
 
     @property
     def resource_server(self) -> McpResourceServer:
         return self.blueprint.resource_server
+
+    @property
+    def options(self) -> McpOptions:
+        return self.blueprint.resource_server.options
 
     @property
     def guard(self) -> BearerGuard:
@@ -75,15 +53,14 @@ class McpToolsState:
 class McpTools:
     """Serve an OAuth-protected MCP endpoint from a Flask app.
 
-    ``McpTools(app, **settings)`` or ``mcp_tools = McpTools(**settings)`` then
-    ``mcp_tools.init_app(app)`` in an app factory. Each setting (see :data:`DEFAULTS`) comes
-    from the keyword argument, else ``app.config["MCP_TOOLS_<NAME>"]``, else its default;
-    ``server`` and ``verifier`` may be ``"module:attribute"`` strings. Without a verifier, a
-    :class:`~mcp_tools.server.verifiers.jwt.JWTVerifier` is built from ``jwks_uri``.
+    ``McpTools(app, **overrides)``, or ``mcp_tools = McpTools(**overrides)`` then
+    ``mcp_tools.init_app(app)``. Each option of :class:`~mcp_tools.options.McpOptions` (by flat
+    name) comes from the keyword argument, else ``app.config["MCP_TOOLS_<NAME>"]``, else its
+    default; strings are loaded as :meth:`McpOptions.from_values` describes.
     """
 
     def __init__(self, app: Flask | None = None, **overrides: Any) -> None:
-        unknown = sorted(set(overrides) - set(DEFAULTS))
+        unknown = sorted(set(overrides) - set(flat_fields()) - set(FLASK_DEFAULTS))
         if unknown:
             raise TypeError(f"unknown McpTools settings: {', '.join(unknown)}")
         self.overrides = overrides
@@ -92,46 +69,24 @@ class McpTools:
         if app is not None:
             self.init_app(app)
 
-    def settings_for(self, app: Flask) -> dict[str, Any]:
-        """The effective settings for ``app`` (arguments > ``app.config`` > defaults), resolved."""
-        settings: dict[str, Any] = {}
-        for name, default in DEFAULTS.items():
-            key = CONFIG_PREFIX + name.upper()
-            value = self.overrides.get(name)
-            if value is None:
-                value = app.config.get(key)
-            if value is None:  # None means "not set" at every level
-                value = default
-            if value is _REQUIRED:
-                raise ConfigurationError(f"mcp-tools: set app.config[{key!r}] or pass {name}= to McpTools")
-            if name in _IMPORTABLE and isinstance(value, str):
-                value = import_string(value)
-            settings[name] = value
-        if isinstance(settings["authorization_servers"], str):
-            settings["authorization_servers"] = [settings["authorization_servers"]]
-        if isinstance(settings["scopes"], str):
-            settings["scopes"] = settings["scopes"].split()
-        if settings["verifier"] is None:
-            if not settings["jwks_uri"]:
-                raise ConfigurationError(
-                    "mcp-tools: set MCP_TOOLS_VERIFIER (a token verifier) or MCP_TOOLS_JWKS_URI"
-                )
-            settings["verifier"] = JWTVerifier(
-                issuer=settings["issuer"] or settings["authorization_servers"][0],
-                audience=settings["resource_url"],
-                jwks_uri=settings["jwks_uri"],
-            )
-        return settings
+    def setting(self, app: Flask, name: str) -> Any:
+        """One setting for ``app`` as given (argument, else ``app.config``; ``None``: not set)."""
+        value = self.overrides.get(name)
+        return app.config.get(config_key(name)) if value is None else value
+
+    def options_for(self, app: Flask) -> McpOptions:
+        """The effective options for ``app`` (arguments > ``app.config`` > defaults), validated."""
+        values = {name: self.setting(app, name) for name in flat_fields()}
+        return McpOptions.from_values(values, describe=lambda n: f"app.config[{config_key(n)!r}]")
 
     def init_app(self, app: Flask) -> None:
         """Register the MCP blueprint (and the ``flask mcp-tools`` commands) on ``app``."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("mcp-tools is already initialised on this app")
-        settings = self.settings_for(app)
-        options = {k: v for k, v in settings.items() if k not in ("jwks_uri", "issuer", "blueprint_name")}
-        blueprint = create_mcp_blueprint(**options, name=settings["blueprint_name"])
+        name = self.setting(app, "blueprint_name") or FLASK_DEFAULTS["blueprint_name"]
+        blueprint = create_mcp_blueprint(self.options_for(app), name=name)
         app.register_blueprint(blueprint)
-        state = McpToolsState(extension=self, blueprint=blueprint, settings=settings)
+        state = McpToolsState(extension=self, blueprint=blueprint)
         app.extensions[EXTENSION_KEY] = state
         with self._lock:
             self._states.append(state)
@@ -153,27 +108,21 @@ class McpTools:
     def require_auth(
         self, view: Callable[..., Any] | None = None, *, scopes: Sequence[str] | None = None
     ) -> Any:
-        """Protect an ordinary view with the MCP endpoint's bearer rules.
+        """Protect an ordinary view with the endpoint's verifier, audience and challenge.
 
-        Same verifier, audience and challenge as the endpoint. ``scopes`` are the scopes the
-        view needs (default: the endpoint's own). Use ``@mcp_tools.require_auth`` or
-        ``@mcp_tools.require_auth(scopes=[...])``; read the token from
-        :data:`~mcp_tools_flask.current_token`. The app is looked up per request, so the
-        decorator works before ``init_app`` and with several apps.
+        ``@mcp_tools.require_auth`` or ``@mcp_tools.require_auth(scopes=[...])`` (default: the
+        endpoint's scopes); read the token from :data:`~mcp_tools_flask.current_token`. The app
+        is looked up per request, so this works before ``init_app`` and with several apps.
         """
 
         def decorate(fn: F) -> F:
-            return protect_view(
-                fn, lambda: self.state().guard, lambda: list(scopes) if scopes is not None else None
-            )
+            return protect_view(fn, lambda: self.state().guard, scopes)
 
         return decorate(view) if view is not None else decorate
 
     def shutdown(self, app: Flask | None = None, timeout: float = 5.0) -> None:
-        """Stop the bridge thread of ``app`` (default: of every app this extension serves).
-
-        Interpreter exit does this too; call it in tests or before tearing an app down.
-        """
+        """Stop the bridge thread of ``app`` (default: of every app this extension serves);
+        interpreter exit does it too."""
         with self._lock:
             states = [self.state(app)] if app is not None else list(self._states)
         for state in states:
