@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, jsonify, request
+from flask import Flask, Request, jsonify, request
 
 from mcp_tools.client import McpClient, get_client_by_session_id
 from mcp_tools.stores import MemoryStore
@@ -40,7 +40,9 @@ def web_app() -> Iterator[tuple[str, MemoryStore]]:
         ),
     )
 
-    def connected(client: McpClient) -> Any:
+    def connected(client: McpClient, callback_request: Request) -> Any:
+        assert isinstance(callback_request, Request)  # Flask's own request, as Django's and FastAPI's
+        assert callback_request.path == "/oauth/callback"
         return jsonify({"session_id": client.session_id})
 
     app.add_url_rule(

@@ -1,7 +1,7 @@
 """FastAPI views for the client side: start a connection (redirect) and finish it (callback).
 
-The logic is in :mod:`mcp_tools.client`; these views convert requests and responses and set or
-read the signed browser-binding cookie. Typical wiring::
+The logic and the options are in :mod:`mcp_tools.client.views`; these views convert requests and
+responses. Typical wiring::
 
     store = store_from_url(os.environ["MCP_STORE_URL"], encryption_keys=[...])
     SECRET = os.environ["APP_SECRET"]
@@ -22,18 +22,21 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Unpack
 
 from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
 
-from mcp_tools.client import (
-    BINDING_COOKIE,
-    McpClient,
-    UrlGuard,
-    authorization_redirect,
+from mcp_tools.client import McpClient, authorization_redirect
+from mcp_tools.client.views import (
+    CallbackOptions,
+    CallbackSettings,
+    ConnectOptions,
+    ConnectSettings,
+    RedirectOptions,
+    acomplete_callback,
+    aconnect_view,
 )
-from mcp_tools.client.views import ConnectSettings, acomplete_callback, aconnect_view, clear_binding_cookie
 from mcp_tools.stores import AsyncStore, Store
 
 from .router import to_core_request, to_fastapi_response
@@ -44,28 +47,17 @@ Handler = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 Callback = Callable[[McpClient, FastAPIRequest], "FastAPIResponse | Awaitable[FastAPIResponse]"]
 
 
-def redirect_to_authorization(
-    client: McpClient,
-    *,
-    secret: str | bytes,
-    secure: bool | None = None,
-    cookie_name: str = BINDING_COOKIE,
-) -> FastAPIResponse:
+def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> FastAPIResponse:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie.
 
     Use it after :func:`~mcp_tools.client.acreate_dynamically_registered_mcp_client` (or
     ``start_authorization`` for a re-authorization or step-up) in your own view.
     """
-    return to_fastapi_response(authorization_redirect(client, secret, secure=secure, cookie_name=cookie_name))
+    return to_fastapi_response(authorization_redirect(client, **options))
 
 
 def complete_oauth_handler(
-    store: Store | AsyncStore,
-    callback: Callback,
-    *,
-    secret: str | bytes,
-    cookie_name: str = BINDING_COOKIE,
-    url_guard: UrlGuard | None = None,
+    store: Store | AsyncStore, callback: Callback, **options: Unpack[CallbackOptions]
 ) -> Handler:
     """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``).
 
@@ -75,55 +67,32 @@ def complete_oauth_handler(
     ``504`` when the authorization server fails; otherwise returns ``callback(client, request)``
     (sync or async). The binding cookie is cleared either way.
     """
+    settings = CallbackSettings(**options)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        core = await to_core_request(request)
-        outcome = await acomplete_callback(
-            core, store, secret=secret, cookie_name=cookie_name, url_guard=url_guard
-        )
+        outcome = await acomplete_callback(await to_core_request(request), store, settings)
         if outcome.client is None:
-            assert outcome.response is not None
-            response = to_fastapi_response(outcome.response)
+            response = to_fastapi_response(outcome.error)
         else:
             result = callback(outcome.client, request)
             response = await result if inspect.isawaitable(result) else result
-        response.headers.append("Set-Cookie", clear_binding_cookie(cookie_name))
+        response.headers.append("Set-Cookie", settings.clear_cookie)
         return response
 
     return handler
 
 
-def connect_handler(
-    store: Store | AsyncStore,
-    *,
-    secret: str | bytes,
-    oauth_redirect_url: str,
-    mcp_client_name: str,
-    mcp_client_version: str,
-    endpoint_param: str = "mcp_endpoint",
-    cookie_name: str = BINDING_COOKIE,
-    url_guard: UrlGuard | None = None,
-    **client_options: Any,
-) -> Handler:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> Handler:
     """A view that starts connecting to the MCP URL in the ``mcp_endpoint`` query parameter.
 
     It runs discovery and registration and redirects the browser to consent (setting the binding
     cookie; a binding the browser already has is reused, so parallel flows work). Errors answer
     JSON: ``400`` for a missing URL, otherwise the status of
     :func:`mcp_tools.client.error_response` (``502`` for an unsafe URL or a misconfigured server).
-    ``client_options`` go to ``acreate_dynamically_registered_mcp_client`` (``oauth_scopes``,
+    ``options``: :class:`mcp_tools.client.views.ConnectOptions` (``oauth_scopes``,
     ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
     """
-    settings = ConnectSettings(
-        secret=secret,
-        oauth_redirect_url=oauth_redirect_url,
-        mcp_client_name=mcp_client_name,
-        mcp_client_version=mcp_client_version,
-        endpoint_param=endpoint_param,
-        cookie_name=cookie_name,
-        url_guard=url_guard,
-        client_options=client_options,
-    )
+    settings = ConnectSettings.of(options)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
         return to_fastapi_response(await aconnect_view(await to_core_request(request), store, settings))

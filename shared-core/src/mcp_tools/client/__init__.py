@@ -22,7 +22,12 @@ from __future__ import annotations
 
 from .api import (
     DEFAULT_STATE_TTL,
+    CompleteAuthWithCodeParams,
+    CreateDynamicallyRegisteredMcpClientParams,
+    CreateKnownCredentialsMcpClientParams,
+    GetClientBySessionIdParams,
     McpClient,
+    RegistrationOptions,
     acomplete_auth_with_code,
     acreate_dynamically_registered_mcp_client,
     acreate_known_credentials_mcp_client,
@@ -67,6 +72,7 @@ from .errors import (
     UnsafeUrl,
 )
 from .guard import DEFAULT_GUARD, UrlGuard
+from .record import PendingAuth, SessionRecord
 
 __all__ = [
     "BINDING_COOKIE",
@@ -76,7 +82,11 @@ __all__ = [
     "AuthorizationRequired",
     "BrowserMismatch",
     "CallbackOutcome",
+    "CompleteAuthWithCodeParams",
     "ConsentDenied",
+    "CreateDynamicallyRegisteredMcpClientParams",
+    "CreateKnownCredentialsMcpClientParams",
+    "GetClientBySessionIdParams",
     "InsufficientScope",
     "InvalidMetadata",
     "InvalidState",
@@ -86,11 +96,14 @@ __all__ = [
     "McpClientError",
     "MetadataIssuerMismatch",
     "NetworkError",
+    "PendingAuth",
     "PkceNotSupported",
+    "RegistrationOptions",
     "ResourceMismatch",
     "ResponseTooLarge",
     "ServerMisconfigured",
     "SessionNotFound",
+    "SessionRecord",
     "TokenRequestFailed",
     "UnsafeUrl",
     "UrlGuard",

@@ -1,43 +1,48 @@
 """The two-leg OAuth flow as sans-I/O generators (driven by :mod:`mcp_tools.client._io`).
 
-Leg 1, :func:`authorize_flow`: probe the MCP endpoint for its 401 challenge, discover the
-protected resource metadata (RFC 9728) and the authorization server metadata (RFC 8414 / OpenID
-Connect Discovery) in the order the MCP specification prescribes, pick a client identity
-(pre-registered, Client ID Metadata Document, or a reused/new dynamic registration), choose the
-scope, create PKCE and ``state``, and persist what the callback needs. Nothing is written
-before discovery has succeeded.
+Leg 1, :func:`authorize_flow`: discovery and the client identity (:mod:`._discovery`), then the
+scope, PKCE and ``state``, and the writes the callback needs. Nothing is written before discovery
+has succeeded.
 
 Leg 2, :func:`complete_flow`: consume ``state`` and the PKCE verifier (single use), check the
-browser binding and RFC 9207 ``iss``, redeem the code with ``resource``, store the token response.
+browser binding and RFC 9207 ``iss``, redeem the code with ``resource``, store the token response;
+it returns the record it wrote.
 
 :func:`refresh_flow` refreshes under the per-session lock, once for all concurrent callers.
+
+Every store access is a typed step (:mod:`._steps`) and the session record a
+:class:`~mcp_tools.client.record.SessionRecord`.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
-import json
-import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from mcp.client.auth import PKCEParameters
-from mcp.client.auth.utils import (
-    build_oauth_authorization_server_metadata_discovery_urls,
-    build_protected_resource_metadata_discovery_urls,
-    union_scopes,
-)
-from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
+from mcp.client.auth.utils import union_scopes
+from mcp.shared.auth_utils import resource_url_from_server_url
 
 from mcp_tools._outbound import OutboundRequest, OutboundResponse
+from mcp_tools.stores.base import JsonValue
 
-from ._io import AcquireLock, Flow, ProbeRequest, ReleaseLock, StoreCall
+from ._discovery import (
+    client_identity,
+    discover_authorization_server,
+    discover_resource_metadata,
+    json_object,
+    oauth_error,
+    parse_www_authenticate,
+    probe,
+    with_query,
+)
+from ._steps import AcquireLock, Fetch, Flow, ReleaseLock, StoreTake, StoreWrite
 from .errors import (
     AuthorizationFailed,
     AuthorizationRequired,
@@ -46,17 +51,24 @@ from .errors import (
     InvalidMetadata,
     InvalidState,
     IssuerMismatch,
-    MetadataIssuerMismatch,
-    PkceNotSupported,
-    ResourceMismatch,
     ServerMisconfigured,
     SessionNotFound,
     TokenRequestFailed,
+)
+from .record import (
+    ClientConfig,
+    PendingAuth,
+    SessionRecord,
+    binding_hash,
+    read_session,
+    session_key,
+    update_session,
 )
 
 __all__ = [
     "AuthorizationStart",
     "ClientConfig",
+    "Completed",
     "authorize_flow",
     "binding_hash",
     "complete_flow",
@@ -66,330 +78,32 @@ __all__ = [
     "session_key",
 ]
 
-PROTOCOL_VERSION = "2025-11-25"
 MAX_STEP_UP_ATTEMPTS = 2
-#: Metadata kept with the session so later requests (refresh, re-authorization) need no rediscovery.
-_AS_FIELDS = (
-    "issuer",
-    "authorization_endpoint",
-    "token_endpoint",
-    "registration_endpoint",
-    "scopes_supported",
-    "code_challenge_methods_supported",
-    "token_endpoint_auth_methods_supported",
-    "authorization_response_iss_parameter_supported",
-    "client_id_metadata_document_supported",
-)
-
-
-def session_key(session_id: str) -> str:
-    """The store key of a session record (TS scheme)."""
-    return f"session_{session_id}"
-
-
-def binding_hash(binding: str) -> str:
-    """What the store keeps of a browser binding value (never the value itself)."""
-    return hashlib.sha256(binding.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """How the application identifies itself; persisted in the session record (TS field names)."""
-
-    mcp_endpoint: str
-    oauth_redirect_url: str
-    mcp_client_name: str
-    mcp_client_version: str
-    oauth_scopes: str | None = None
-    oauth_client_name: str | None = None
-    oauth_client_uri: str | None = None
-    oauth_public_client: bool | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    client_metadata_url: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The initial ``session_`` record, with the TypeScript ``ClientData`` keys."""
-        data: dict[str, Any] = {
-            "mcpEndpoint": self.mcp_endpoint,
-            "oauthRedirectUrl": self.oauth_redirect_url,
-            "mcpClientName": self.mcp_client_name,
-            "mcpClientVersion": self.mcp_client_version,
-        }
-        optional = {
-            "oauthScopes": self.oauth_scopes,
-            "oauthClientName": self.oauth_client_name,
-            "oauthClientUri": self.oauth_client_uri,
-            "oauthPublicClient": self.oauth_public_client,
-            "clientId": self.client_id,
-            "clientSecret": self.client_secret,
-            "clientMetadataUrl": self.client_metadata_url,
-        }
-        data.update({k: v for k, v in optional.items() if v is not None})
-        if self.client_id is not None:
-            data["knownCredentials"] = True
-        return data
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> ClientConfig:
-        """Rebuild the configuration from a stored session record."""
-        known = bool(record.get("knownCredentials"))
-        return cls(
-            mcp_endpoint=str(record["mcpEndpoint"]),
-            oauth_redirect_url=str(record["oauthRedirectUrl"]),
-            mcp_client_name=str(record.get("mcpClientName", "mcp-tools")),
-            mcp_client_version=str(record.get("mcpClientVersion", "0")),
-            oauth_scopes=record.get("oauthScopes"),
-            oauth_client_name=record.get("oauthClientName"),
-            oauth_client_uri=record.get("oauthClientUri"),
-            oauth_public_client=record.get("oauthPublicClient"),
-            client_id=record.get("clientId") if known else None,
-            client_secret=record.get("clientSecret") if known else None,
-            client_metadata_url=record.get("clientMetadataUrl"),
-        )
 
 
 @dataclass(frozen=True)
 class AuthorizationStart:
-    """Result of leg 1: where to send the user (``None`` when the server needs no authorization)."""
+    """Result of leg 1: where to send the user (``None`` when the server needs no authorization).
+
+    ``record`` is the session record as leg 1 stored it.
+    """
 
     session_id: str
     authorization_url: str | None
     state: str | None
+    record: SessionRecord
 
 
-# -- small parsers ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Completed:
+    """Result of leg 2: the session and the record as stored with its tokens."""
 
-_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
-
-
-def parse_www_authenticate(header: str | None) -> dict[str, str]:
-    """The auth-params of a ``Bearer`` challenge (quoted or not); empty when there is none."""
-    if not header:
-        return {}
-    match = re.search(r"(?i)\bbearer\b", header)
-    if match is None:
-        return {}
-    params: dict[str, str] = {}
-    for found in _PARAM.finditer(header, match.end()):
-        name = found.group(1).lower()
-        value = found.group(2) if found.group(2) is not None else found.group(3)
-        params.setdefault(name, re.sub(r"\\(.)", r"\1", value))
-    return params
+    session_id: str
+    record: SessionRecord
 
 
-def _json_object(response: OutboundResponse, url: str, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(response.content)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidMetadata(
-            f"the {what} at {url} is not JSON; the server is misconfigured", url=url
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidMetadata(f"the {what} at {url} is not a JSON object", url=url)
-    return data
-
-
-def _json_get(url: str) -> OutboundRequest:
-    return OutboundRequest(
-        "GET", url, headers={"Accept": "application/json", "MCP-Protocol-Version": PROTOCOL_VERSION}
-    )
-
-
-def _with_query(url: str, params: Mapping[str, str]) -> str:
-    parts = urlsplit(url)
-    query = parts.query + ("&" if parts.query else "") + urlencode(params, quote_via=quote)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-# -- discovery -----------------------------------------------------------------------------------
-
-
-def _probe(config: ClientConfig) -> Flow[tuple[int, dict[str, str]]]:
-    body = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": PROTOCOL_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": config.mcp_client_name, "version": config.mcp_client_version},
-        },
-    }
-    response = yield ProbeRequest(
-        "POST",
-        config.mcp_endpoint,
-        headers={"Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
-        json_body=body,
-    )
-    challenge = parse_www_authenticate(response.headers.get("www-authenticate"))
-    return response.status, challenge
-
-
-def _discover_resource_metadata(endpoint: str, header_url: str | None) -> Flow[dict[str, Any] | None]:
-    """RFC 9728 metadata: the 401's ``resource_metadata``, then path-aware, then root well-known."""
-    for url in build_protected_resource_metadata_discovery_urls(header_url, endpoint):
-        response = yield _json_get(url)
-        if response.status != 200:
-            continue  # not served here (404, a refused redirect, ...): try the next location
-        document = _json_object(response, url, "protected resource metadata")
-        resource = document.get("resource")
-        servers = document.get("authorization_servers")
-        if not isinstance(resource, str) or not resource:
-            raise InvalidMetadata(f"the protected resource metadata at {url} has no 'resource'", url=url)
-        if not check_resource_allowed(resource_url_from_server_url(endpoint), resource):
-            raise ResourceMismatch(
-                f"the protected resource metadata at {url} describes {resource!r}, not the MCP endpoint "
-                f"{endpoint!r} (RFC 9728 section 3.3); refusing to use it",
-                url=url,
-            )
-        if not isinstance(servers, list) or not servers or not all(isinstance(s, str) and s for s in servers):
-            raise InvalidMetadata(
-                f"the protected resource metadata at {url} lists no 'authorization_servers'", url=url
-            )
-        scopes = document.get("scopes_supported")
-        if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
-            raise InvalidMetadata(f"'scopes_supported' in {url} is not a list of strings", url=url)
-        document["_url"] = url
-        return document
-    return None
-
-
-def _discover_authorization_server(issuer: str | None, endpoint: str) -> Flow[dict[str, Any]]:
-    """RFC 8414 / OIDC metadata in the MCP order; exact ``issuer`` match and PKCE S256 required."""
-    expected = issuer
-    if expected is None:  # 2025-03-26 servers: no resource metadata; the MCP origin is the issuer
-        parts = urlsplit(endpoint)
-        expected = f"{parts.scheme}://{parts.netloc}"
-    tried = []
-    for url in build_oauth_authorization_server_metadata_discovery_urls(issuer, endpoint):
-        tried.append(url)
-        response = yield _json_get(url)
-        if 300 <= response.status < 500:
-            continue
-        if response.status != 200:
-            raise ServerMisconfigured(
-                f"the authorization server metadata at {url} answered HTTP {response.status}; "
-                "try again later",
-                url=url,
-            )
-        document = _json_object(response, url, "authorization server metadata")
-        if document.get("issuer") != expected:
-            raise MetadataIssuerMismatch(
-                f"the authorization server metadata at {url} names issuer {document.get('issuer')!r}, but it "
-                f"was fetched for {expected!r}; the issuers must be identical (RFC 8414 section 3.3), so "
-                "it is not used",
-                url=url,
-            )
-        methods = document.get("code_challenge_methods_supported")
-        if not isinstance(methods, list) or "S256" not in methods:
-            raise PkceNotSupported(
-                f"the authorization server {expected} does not advertise PKCE S256 "
-                "(code_challenge_methods_supported); MCP clients must refuse to proceed without it",
-                url=url,
-            )
-        for name in ("authorization_endpoint", "token_endpoint"):
-            if not isinstance(document.get(name), str):
-                raise InvalidMetadata(f"the authorization server metadata at {url} has no {name}", url=url)
-        return {name: document[name] for name in _AS_FIELDS if name in document}
-    raise ServerMisconfigured(
-        f"no authorization server metadata found for {expected} (tried {', '.join(tried)})", url=tried[0]
-    )
-
-
-# -- client identity -----------------------------------------------------------------------------
-
-
-def _registration_key(issuer: str, config: ClientConfig) -> str:
-    material = "\n".join(
-        [
-            issuer,
-            config.oauth_redirect_url,
-            config.oauth_client_name or config.mcp_client_name,
-            config.oauth_client_uri or "",
-            config.oauth_scopes or "",
-            "public" if config.oauth_public_client else "confidential",
-        ]
-    )
-    return "client_registration_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
-
-
-def _usable_registration(record: Any, issuer: str) -> bool:
-    if not isinstance(record, dict) or not isinstance(record.get("client_id"), str):
-        return False
-    if record.get("issuer") != issuer:
-        return False  # credentials are bound to the authorization server that issued them
-    expires = record.get("client_secret_expires_at")
-    return not (isinstance(expires, int | float) and expires and expires <= time.time() + 60)
-
-
-def _secret_method(metadata: Mapping[str, Any]) -> str:
-    supported = metadata.get("token_endpoint_auth_methods_supported")
-    if not isinstance(supported, list) or "client_secret_basic" in supported:
-        return "client_secret_basic"
-    return "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
-
-
-def _client_identity(config: ClientConfig, metadata: Mapping[str, Any]) -> Flow[dict[str, Any]]:
-    """Pre-registered credentials, else CIMD, else a reused or new dynamic registration."""
-    issuer = str(metadata["issuer"])
-    if config.client_id is not None:
-        method = _secret_method(metadata) if config.client_secret else "none"
-        return {"client_id": config.client_id, "client_secret": config.client_secret, "method": method}
-    if config.client_metadata_url and metadata.get("client_id_metadata_document_supported") is True:
-        return {"client_id": config.client_metadata_url, "client_secret": None, "method": "none"}
-    key = _registration_key(issuer, config)
-    stored = yield StoreCall("read", (key,))
-    if _usable_registration(stored, issuer):
-        return _identity_from_registration(stored)
-    endpoint = metadata.get("registration_endpoint")
-    if not isinstance(endpoint, str):
-        raise ServerMisconfigured(
-            f"the authorization server {issuer} offers neither dynamic client registration nor Client ID "
-            "Metadata Documents; register a client there and use create_known_credentials_mcp_client"
-        )
-    body: dict[str, Any] = {
-        "redirect_uris": [config.oauth_redirect_url],
-        "client_name": config.oauth_client_name or config.mcp_client_name,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "application_type": "web",
-    }
-    if config.oauth_client_uri:
-        body["client_uri"] = config.oauth_client_uri
-    if config.oauth_scopes:
-        body["scope"] = config.oauth_scopes
-    if config.oauth_public_client:
-        body["token_endpoint_auth_method"] = "none"
-    response = yield OutboundRequest("POST", endpoint, headers={"Accept": "application/json"}, json_body=body)
-    if response.status not in (200, 201):
-        detail = _oauth_error(response)
-        raise ServerMisconfigured(
-            f"dynamic client registration at {endpoint} was refused (HTTP {response.status}{detail})",
-            url=endpoint,
-        )
-    document = _json_object(response, endpoint, "registration response")
-    if not isinstance(document.get("client_id"), str):
-        raise InvalidMetadata(f"the registration response from {endpoint} has no client_id", url=endpoint)
-    record: dict[str, Any] = {
-        name: document[name]
-        for name in ("client_id", "client_secret", "client_secret_expires_at", "token_endpoint_auth_method")
-        if name in document
-    }
-    record["issuer"] = issuer
-    record["registered_at"] = time.time()
-
-    def keep_first(current: Any) -> Any:
-        return current if _usable_registration(current, issuer) else record
-
-    saved = yield StoreCall("update", (key, keep_first))
-    return _identity_from_registration(saved)
-
-
-def _identity_from_registration(record: Mapping[str, Any]) -> dict[str, Any]:
-    secret = record.get("client_secret")
-    method = record.get("token_endpoint_auth_method") or ("client_secret_basic" if secret else "none")
-    return {"client_id": record["client_id"], "client_secret": secret, "method": method}
+def _not_found(session_id: str) -> SessionNotFound:
+    return SessionNotFound(f"session {session_id!r} not found in the store", session_id=session_id)
 
 
 # -- leg 1 ---------------------------------------------------------------------------------------
@@ -417,6 +131,28 @@ def _choose_scope(
     return scope
 
 
+def _step_up(
+    previous: SessionRecord, scope: str | None, step_up_scope: str | None, session_id: str
+) -> tuple[str | None, int]:
+    """The scope to request and the step-up attempt count (SEP-835/2350)."""
+    before = previous.requested_scope
+    if step_up_scope is None:
+        return (union_scopes(before, scope) if before else scope), 0
+    # Ask for the union of what was requested before and what is now required.
+    scope = union_scopes(before, step_up_scope)
+    grew = set((scope or "").split()) - set((before or "").split())
+    # A challenge that adds nothing new counts as a retry; three authorizations at most.
+    attempts = 0 if grew else (previous.step_up_attempts or 0) + 1
+    if attempts >= MAX_STEP_UP_ATTEMPTS:
+        raise ServerMisconfigured(
+            "the MCP server keeps refusing the scopes it was granted (insufficient_scope after "
+            f"{attempts} re-authorizations for the same scopes); giving up instead of sending the "
+            "user to consent again",
+            session_id=session_id,
+        )
+    return scope, attempts
+
+
 def authorize_flow(
     config: ClientConfig,
     session_id: str,
@@ -427,44 +163,35 @@ def authorize_flow(
     step_up_scope: str | None = None,
 ) -> Flow[AuthorizationStart]:
     """Leg 1. Discovery and registration first; the store is written only once all succeeded."""
-    status, challenge = yield from _probe(config)
-    previous: dict[str, Any] = {}
+    status, challenge = yield from probe(config)
+    previous = SessionRecord()
     if not new_session:
-        stored = yield StoreCall("read", (session_key(session_id),))
-        if not isinstance(stored, dict):
-            raise SessionNotFound(f"session {session_id!r} not found in the store", session_id=session_id)
+        stored = yield from read_session(session_id)
+        if stored is None:
+            raise _not_found(session_id)
         previous = stored
-    resource_metadata = yield from _discover_resource_metadata(
+    resource_metadata = yield from discover_resource_metadata(
         config.mcp_endpoint, challenge.get("resource_metadata")
     )
     if 200 <= status < 300 and resource_metadata is None and step_up_scope is None:
         # The server answered without asking for a token and publishes no resource metadata:
         # it needs no authorization. (One that protects only some methods publishes metadata.)
-        record = {**config.record(), "authComplete": True, "noAuth": True}
-        yield StoreCall("update", (session_key(session_id), lambda current: {**(current or {}), **record}))
-        return AuthorizationStart(session_id, None, None)
-    issuer = str(resource_metadata["authorization_servers"][0]) if resource_metadata else None
-    metadata = yield from _discover_authorization_server(issuer, config.mcp_endpoint)
-    identity = yield from _client_identity(config, metadata)
+        def no_auth(current: SessionRecord | None) -> SessionRecord:
+            record = current or SessionRecord()
+            for name, value in vars(config.record()).items():
+                if value is not None and name != "extra":
+                    setattr(record, name, value)
+            record.auth_complete = record.no_auth = True
+            return record
 
-    scope = _choose_scope(challenge.get("scope"), resource_metadata, metadata, config)
-    attempts = 0
-    if step_up_scope is not None:
-        # SEP-835/2350: ask for the union of what was requested before and what is now required.
-        before = previous.get("requestedScope")
-        scope = union_scopes(before, step_up_scope)
-        grew = set((scope or "").split()) - set((before or "").split())
-        # A challenge that adds nothing new counts as a retry; three authorizations at most.
-        attempts = 0 if grew else int(previous.get("stepUpAttempts", 0)) + 1
-        if attempts >= MAX_STEP_UP_ATTEMPTS:
-            raise ServerMisconfigured(
-                "the MCP server keeps refusing the scopes it was granted (insufficient_scope after "
-                f"{attempts} re-authorizations for the same scopes); giving up instead of sending the "
-                "user to consent again",
-                session_id=session_id,
-            )
-    elif previous.get("requestedScope"):
-        scope = union_scopes(previous.get("requestedScope"), scope)
+        written = yield from update_session(session_id, no_auth)
+        return AuthorizationStart(session_id, None, None, written)
+    issuer = str(resource_metadata["authorization_servers"][0]) if resource_metadata else None
+    metadata = yield from discover_authorization_server(issuer, config.mcp_endpoint)
+    identity = yield from client_identity(config, metadata)
+
+    chosen = _choose_scope(challenge.get("scope"), resource_metadata, metadata, config)
+    scope, attempts = _step_up(previous, chosen, step_up_scope, session_id)
     resource = (
         str(resource_metadata["resource"])
         if resource_metadata
@@ -474,7 +201,7 @@ def authorize_flow(
     state = secrets.token_urlsafe(32)
     params = {
         "response_type": "code",
-        "client_id": identity["client_id"],
+        "client_id": identity.client_id,
         "redirect_uri": config.oauth_redirect_url,
         "state": state,
         "code_challenge": pkce.code_challenge,
@@ -483,85 +210,63 @@ def authorize_flow(
     if scope:
         params["scope"] = scope
     params["resource"] = resource
-    authorization_url = _with_query(str(metadata["authorization_endpoint"]), params)
+    authorization_url = with_query(str(metadata["authorization_endpoint"]), params)
 
     now = time.time()
-    pending = {
-        "issuer": metadata["issuer"],
-        "authorizationServer": metadata,
-        "clientId": identity["client_id"],
-        "clientSecret": identity["client_secret"],
-        "tokenEndpointAuthMethod": identity["method"],
-        "resource": resource,
-        "resourceMetadataUrl": resource_metadata.get("_url") if resource_metadata else None,
-        "scope": scope,
-        "bindingHash": binding_hash(binding),
-        "expiresAt": now + state_ttl,
-        "stepUpAttempts": attempts,
-    }
-    base = config.record()
+    pending = PendingAuth(
+        issuer=str(metadata["issuer"]),
+        authorization_server=dict(metadata),
+        client_id=identity.client_id,
+        client_secret=identity.client_secret,
+        token_endpoint_auth_method=identity.method,
+        resource=resource,
+        resource_metadata_url=resource_metadata.get("_url") if resource_metadata else None,
+        scope=scope,
+        binding_hash=binding_hash(binding),
+        expires_at=now + state_ttl,
+        step_up_attempts=attempts,
+    )
 
-    def add_pending(current: Any) -> Any:
-        record = dict(current) if isinstance(current, dict) else dict(base)
-        waiting = {
-            k: v
-            for k, v in (record.get("pendingAuth") or {}).items()
-            if isinstance(v, dict) and float(v.get("expiresAt", 0)) > now
-        }
-        waiting[state] = pending
-        record["pendingAuth"] = waiting
+    def add_pending(current: SessionRecord | None) -> SessionRecord:
+        record = current or config.record()
+        record.pending_auth = {**record.waiting(now), state: pending}
         return record
 
-    yield StoreCall("update", (session_key(session_id), add_pending))
-    yield StoreCall("write", (f"pkce_verifier_{state}", pkce.code_verifier, state_ttl))
-    yield StoreCall("write", (f"state_{state}", session_id, state_ttl))  # last: a state always has the rest
-    return AuthorizationStart(session_id, authorization_url, state)
+    written = yield from update_session(session_id, add_pending)
+    yield from StoreWrite(f"pkce_verifier_{state}", pkce.code_verifier, state_ttl)
+    yield from StoreWrite(f"state_{state}", session_id, state_ttl)  # last: a state always has the rest
+    return AuthorizationStart(session_id, authorization_url, state, written)
 
 
 # -- token endpoint ------------------------------------------------------------------------------
 
 
-def _oauth_error(response: OutboundResponse) -> str:
-    """`` error_code: description`` from an OAuth error body, shortened; empty when absent."""
-    try:
-        data = json.loads(response.content)
-    except (UnicodeDecodeError, ValueError):
-        return ""
-    if not isinstance(data, dict) or not isinstance(data.get("error"), str):
-        return ""
-    text = f": {data['error'][:64]}"
-    if isinstance(data.get("error_description"), str):
-        text += f" ({data['error_description'][:200]})"
-    return text
-
-
-def _token_request(endpoint: str, form: dict[str, str], client: Mapping[str, Any]) -> OutboundRequest:
+def _token_request(
+    endpoint: str, form: dict[str, str], client_id: str, secret: str | None, method: str | None
+) -> Fetch:
     headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
-    method = client.get("tokenEndpointAuthMethod") or "none"
-    client_id = str(client["clientId"])
-    secret = client.get("clientSecret")
     if method == "client_secret_basic" and secret:
-        pair = f"{quote(client_id, safe='')}:{quote(str(secret), safe='')}"
+        pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
     elif method == "client_secret_post" and secret:
-        form = {**form, "client_id": client_id, "client_secret": str(secret)}
+        form = {**form, "client_id": client_id, "client_secret": secret}
     else:
         form = {**form, "client_id": client_id}
-    return OutboundRequest("POST", endpoint, headers=headers, data=form)
+    return Fetch(OutboundRequest("POST", endpoint, headers=headers, data=form))
 
 
 def _token_record(
     response: OutboundResponse, endpoint: str, grant: str, requested_scope: str | None, session_id: str
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     if response.status != 200:
-        detail = _oauth_error(response)
+        detail = oauth_error(response)
         error = detail[2:].split(" ", 1)[0] if detail else None
         raise TokenRequestFailed(
             f"the token endpoint {endpoint} refused the {grant} grant (HTTP {response.status}{detail})",
             session_id=session_id,
             error=error,
         )
-    data = _json_object(response, endpoint, "token response")
+    data = json_object(response, endpoint, "token response")
     if not isinstance(data.get("access_token"), str) or not data["access_token"]:
         raise InvalidMetadata(f"the token response from {endpoint} has no access_token", url=endpoint)
     token_type = data.get("token_type")
@@ -571,7 +276,7 @@ def _token_record(
             url=endpoint,
         )
     now = time.time()
-    record = dict(data)
+    record: dict[str, JsonValue] = dict(data)
     expires_in = data.get("expires_in")
     if isinstance(expires_in, str) and expires_in.isdigit():
         expires_in = int(expires_in)
@@ -584,25 +289,78 @@ def _token_record(
     return record
 
 
-def _apply_tokens(record: dict[str, Any], tokens: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy a token response into a session record (TS fields plus the whole response)."""
-    refresh = tokens.get("refresh_token") or record.get("refreshToken")  # kept when not rotated
-    full = {**tokens, "refresh_token": refresh} if refresh else dict(tokens)
-    record.update(
-        accessToken=tokens["access_token"],
-        tokenType="Bearer",
-        expiresAt=tokens.get("expires_at"),
-        scope=tokens.get("scope"),
-        tokenResponse=full,
-    )
-    if refresh:
-        record["refreshToken"] = refresh
-    else:
-        record.pop("refreshToken", None)
-    return record
-
-
 # -- leg 2 ---------------------------------------------------------------------------------------
+
+
+def _check_callback(
+    pending: PendingAuth,
+    session_id: str,
+    *,
+    binding: str | None,
+    iss: str | None,
+    error: str | None,
+    error_description: str | None,
+) -> None:
+    """The checks of a callback, in order: browser binding, RFC 9207 ``iss``, the OAuth error."""
+    expected = pending.binding_hash
+    if expected and (binding is None or not hmac.compare_digest(binding_hash(binding), expected)):
+        raise BrowserMismatch(
+            "this authorization response arrived in a browser other than the one that started the "
+            "connection (missing or different binding cookie); refused to prevent login CSRF. Start the "
+            "connection again from this browser.",
+            session_id=session_id,
+        )
+    issuer = str(pending.issuer)
+    if iss is not None and iss != issuer:
+        raise IssuerMismatch(
+            f"the authorization response names issuer {iss!r} but the user was sent to {issuer!r} "
+            "(RFC 9207 mix-up defence); refused.",
+            session_id=session_id,
+        )
+    if (
+        iss is None
+        and pending.authorization_server.get("authorization_response_iss_parameter_supported") is True
+    ):
+        raise IssuerMismatch(
+            f"the authorization response has no 'iss' although {issuer!r} promises one (RFC 9207); refused.",
+            session_id=session_id,
+        )
+    if error is None:
+        return
+    if error == "access_denied":
+        raise ConsentDenied(
+            "the user did not grant access at the authorization server; nothing was stored. Offer to "
+            "start the connection again.",
+            session_id=session_id,
+        )
+    description = f" ({error_description[:200]})" if error_description else ""
+    raise AuthorizationFailed(
+        f"the authorization server answered with error {error[:64]!r}{description}",
+        session_id=session_id,
+        error=error,
+    )
+
+
+def _grant(
+    record: SessionRecord, state: str, pending: PendingAuth, tokens: Mapping[str, JsonValue]
+) -> SessionRecord:
+    """The record once the authorization ``state`` completed with ``tokens``."""
+    record.pending_auth = {k: v for k, v in (record.pending_auth or {}).items() if k != state}
+    for name in ("issuer", "client_id", "token_endpoint_auth_method", "resource", "resource_metadata_url"):
+        value = getattr(pending, name)
+        if value is not None:
+            setattr(record, name, value)
+    record.authorization_server = pending.authorization_server
+    record.step_up_attempts = pending.step_up_attempts
+    if pending.client_secret is not None:
+        record.client_secret = pending.client_secret
+    elif not record.known_credentials:
+        record.client_secret = None
+    record.requested_scope = pending.scope
+    record.auth_complete = True
+    record.no_auth = None
+    record.apply_tokens(tokens)
+    return record
 
 
 def complete_flow(
@@ -613,109 +371,59 @@ def complete_flow(
     iss: str | None,
     error: str | None = None,
     error_description: str | None = None,
-) -> Flow[str]:
-    """Leg 2. Returns the session id; ``state`` and the verifier are consumed whatever happens."""
-    session_id = yield StoreCall("take", (f"state_{state}",))
-    verifier = yield StoreCall("take", (f"pkce_verifier_{state}",))
+) -> Flow[Completed]:
+    """Leg 2. Returns the session and the record it wrote; ``state`` and the verifier are consumed
+    whatever happens."""
+    session_id = yield from StoreTake(f"state_{state}")
+    verifier = yield from StoreTake(f"pkce_verifier_{state}")
     if not isinstance(session_id, str):
         raise InvalidState(
             "this authorization response has an unknown, expired or already used state; nothing was done. "
             "Start the connection again."
         )
-    record = yield StoreCall("read", (session_key(session_id),))
-    if not isinstance(record, dict):
-        raise SessionNotFound(f"session {session_id!r} not found in the store", session_id=session_id)
-    pending = (record.get("pendingAuth") or {}).get(state)
-    if not isinstance(pending, dict) or float(pending.get("expiresAt", 0)) <= time.time() or not verifier:
+    record = yield from read_session(session_id)
+    if record is None:
+        raise _not_found(session_id)
+    pending = (record.pending_auth or {}).get(state)
+    if pending is None or pending.expires_at <= time.time() or not verifier:
         raise InvalidState(
             "this authorization response belongs to an expired or already completed attempt; start the "
             "connection again.",
             session_id=session_id,
         )
-    expected = pending.get("bindingHash")
-    if expected and (binding is None or not hmac.compare_digest(binding_hash(binding), str(expected))):
-        raise BrowserMismatch(
-            "this authorization response arrived in a browser other than the one that started the "
-            "connection (missing or different binding cookie); refused to prevent login CSRF. Start the "
-            "connection again from this browser.",
-            session_id=session_id,
-        )
-    metadata = pending.get("authorizationServer") or {}
-    issuer = str(pending.get("issuer"))
-    if iss is not None and iss != issuer:
-        raise IssuerMismatch(
-            f"the authorization response names issuer {iss!r} but the user was sent to {issuer!r} "
-            "(RFC 9207 mix-up defence); refused.",
-            session_id=session_id,
-        )
-    if iss is None and metadata.get("authorization_response_iss_parameter_supported") is True:
-        raise IssuerMismatch(
-            f"the authorization response has no 'iss' although {issuer!r} promises one (RFC 9207); refused.",
-            session_id=session_id,
-        )
-    if error is not None:
-        if error == "access_denied":
-            raise ConsentDenied(
-                "the user did not grant access at the authorization server; nothing was stored. Offer to "
-                "start the connection again.",
-                session_id=session_id,
-            )
-        description = f" ({error_description[:200]})" if error_description else ""
-        raise AuthorizationFailed(
-            f"the authorization server answered with error {error[:64]!r}{description}",
-            session_id=session_id,
-            error=error,
-        )
+    _check_callback(
+        pending, session_id, binding=binding, iss=iss, error=error, error_description=error_description
+    )
     if not code:
         raise InvalidState("the authorization response has no code", session_id=session_id)
-    endpoint = str(metadata["token_endpoint"])
+    endpoint = str(pending.authorization_server["token_endpoint"])
     form = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": str(record.get("oauthRedirectUrl")),
+        "redirect_uri": str(record.oauth_redirect_url),
         "code_verifier": str(verifier),
-        "resource": str(pending["resource"]),
+        "resource": str(pending.resource),
     }
-    response = yield _token_request(endpoint, form, pending)
-    tokens = _token_record(response, endpoint, "authorization_code", pending.get("scope"), session_id)
-
-    def store_tokens(current: Any) -> Any:
-        fresh = dict(current) if isinstance(current, dict) else dict(record)
-        waiting = dict(fresh.get("pendingAuth") or {})
-        waiting.pop(state, None)
-        fresh["pendingAuth"] = waiting
-        for name in (
-            "issuer",
-            "authorizationServer",
-            "clientId",
-            "clientSecret",
-            "tokenEndpointAuthMethod",
-            "resource",
-            "resourceMetadataUrl",
-            "stepUpAttempts",
-        ):
-            if pending.get(name) is not None:
-                fresh[name] = pending[name]
-            elif name == "clientSecret" and not fresh.get("knownCredentials"):
-                fresh.pop(name, None)
-        fresh["requestedScope"] = pending.get("scope")
-        fresh["authComplete"] = True
-        fresh.pop("noAuth", None)
-        return _apply_tokens(fresh, tokens)
-
-    yield StoreCall("update", (session_key(session_id), store_tokens))
-    return session_id
+    request = _token_request(
+        endpoint, form, str(pending.client_id), pending.client_secret, pending.token_endpoint_auth_method
+    )
+    response = yield from request
+    tokens = _token_record(response, endpoint, "authorization_code", pending.scope, session_id)
+    written = yield from update_session(
+        session_id, lambda current: _grant(current or record, state, pending, tokens)
+    )
+    return Completed(session_id, written)
 
 
 # -- refresh -------------------------------------------------------------------------------------
 
 
-def needs_refresh(record: Mapping[str, Any], skew: float, now: float | None = None) -> bool:
+def needs_refresh(record: SessionRecord, skew: float, now: float | None = None) -> bool:
     """Whether the access token expires within ``skew`` seconds (a quarter of its life at most)."""
-    expires = record.get("expiresAt")
-    if not isinstance(expires, int | float):
+    expires = record.expires_at
+    if expires is None:
         return False
-    issued = (record.get("tokenResponse") or {}).get("issued_at")
+    issued = (record.token_response or {}).get("issued_at")
     lifetime = expires - issued if isinstance(issued, int | float) else skew * 4
     margin = min(skew, max(lifetime, 0) / 4)
     return (now if now is not None else time.time()) >= expires - margin
@@ -723,23 +431,24 @@ def needs_refresh(record: Mapping[str, Any], skew: float, now: float | None = No
 
 def refresh_flow(
     session_id: str, used_token: str | None, *, skew: float, lock_timeout: float
-) -> Flow[dict[str, Any]]:
+) -> Flow[SessionRecord]:
     """Refresh once under the per-session lock; concurrent callers reuse the winner's tokens.
 
     ``used_token`` is the access token the caller found stale or saw rejected: if the stored one
     differs (and is not about to expire) someone refreshed meanwhile and nothing is sent. A
     refused refresh token (``invalid_grant``) is dropped and :class:`AuthorizationRequired` raised.
     """
-    yield AcquireLock(f"refresh_{session_id}", lock_timeout)
-    record = yield StoreCall("read", (session_key(session_id),))
-    if not isinstance(record, dict):
-        raise SessionNotFound(f"session {session_id!r} not found in the store", session_id=session_id)
-    current = record.get("accessToken")
+    lock = f"refresh_{session_id}"
+    yield from AcquireLock(lock, lock_timeout)
+    record = yield from read_session(session_id)
+    if record is None:
+        raise _not_found(session_id)
+    current = record.access_token
     if current and current != used_token and not needs_refresh(record, skew):
-        yield ReleaseLock(f"refresh_{session_id}")
+        yield from ReleaseLock(lock)
         return record
-    refresh_token = record.get("refreshToken")
-    metadata = record.get("authorizationServer") or {}
+    refresh_token = record.refresh_token
+    metadata = record.authorization_server or {}
     if not refresh_token or not metadata.get("token_endpoint"):
         raise AuthorizationRequired(
             "the access token expired and there is no refresh token; the user must authorize again",
@@ -747,32 +456,37 @@ def refresh_flow(
             reason="refresh_failed",
         )
     endpoint = str(metadata["token_endpoint"])
-    form = {"grant_type": "refresh_token", "refresh_token": str(refresh_token)}
-    if record.get("resource"):
-        form["resource"] = str(record["resource"])
-    response = yield _token_request(endpoint, form, record)
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if record.resource:
+        form["resource"] = record.resource
+    request = _token_request(
+        endpoint, form, str(record.client_id), record.client_secret, record.token_endpoint_auth_method
+    )
+    response = yield from request
     if response.status in (400, 401):
-        detail = _oauth_error(response)
+        detail = oauth_error(response)
         if detail.startswith(": invalid_grant") or response.status == 401:
 
-            def forget(current: Any) -> Any:
-                fresh = dict(current) if isinstance(current, dict) else dict(record)
-                if fresh.get("refreshToken") == refresh_token:
-                    for name in ("accessToken", "refreshToken", "expiresAt", "tokenResponse"):
-                        fresh.pop(name, None)
-                    fresh["authComplete"] = False
+            def forget(current: SessionRecord | None) -> SessionRecord:
+                fresh = current or record
+                if fresh.refresh_token == refresh_token:
+                    fresh.forget_tokens()
                 return fresh
 
-            yield StoreCall("update", (session_key(session_id), forget))
+            yield from update_session(session_id, forget)
             raise AuthorizationRequired(
                 f"the authorization server refused the refresh token (HTTP {response.status}{detail}); the "
                 "user must authorize again",
                 session_id=session_id,
                 reason="refresh_failed",
             )
-    tokens = _token_record(response, endpoint, "refresh_token", record.get("scope"), session_id)
-    updated = yield StoreCall(
-        "update", (session_key(session_id), lambda cur: _apply_tokens(dict(cur or record), tokens))
-    )
-    yield ReleaseLock(f"refresh_{session_id}")
-    return dict(updated)
+    tokens = _token_record(response, endpoint, "refresh_token", record.scope, session_id)
+
+    def store_tokens(current: SessionRecord | None) -> SessionRecord:
+        fresh = current or record
+        fresh.apply_tokens(tokens)
+        return fresh
+
+    updated = yield from update_session(session_id, store_tokens)
+    yield from ReleaseLock(lock)
+    return updated

@@ -1,11 +1,12 @@
 """Drive the client flows synchronously or asynchronously: one implementation, two shells.
 
-The OAuth flows in this package are generators (the pattern of :mod:`mcp_tools._outbound`):
-they yield *steps* and receive each step's result. A step is an HTTP request
-(:class:`~mcp_tools._outbound.OutboundRequest`), a store call (:class:`StoreCall`) or a named
-lock (:class:`AcquireLock` / :class:`ReleaseLock`). :func:`drive_sync` performs the steps with
-``requests`` and the store directly (Django, Flask); :func:`drive_async` with ``httpx2`` and an
-:class:`~mcp_tools.stores.AsyncStore` (FastAPI). Errors of a step are thrown into the flow.
+The OAuth flows in this package are generators of typed steps (:mod:`mcp_tools.client._steps`):
+an HTTP exchange (:class:`Fetch`), a store operation (:class:`StoreRead`, :class:`StoreWrite`,
+:class:`StoreTake`, :class:`StoreUpdate`) or a named lock (:class:`AcquireLock` /
+:class:`ReleaseLock`). :func:`drive_sync` performs the steps with ``requests`` and the store
+directly (Django, Flask); :func:`drive_async` with ``httpx2`` and an
+:class:`~mcp_tools.stores.AsyncStore` (FastAPI). Each has one executor, a ``match`` over the step
+classes. Errors of a step are thrown into the flow.
 
 Both drivers apply the :class:`~mcp_tools.client.guard.UrlGuard` to every request (so no flow
 can forget it), never follow a redirect to another origin, apply the guard's timeout and stop
@@ -15,54 +16,34 @@ error) are released by the driver.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import inspect
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
 from mcp_tools._outbound import OutboundRequest, OutboundResponse
 from mcp_tools.stores import AsyncStore, Store
 
+from ._steps import (
+    AcquireLock,
+    Fetch,
+    Flow,
+    ReleaseLock,
+    Step,
+    StoreRead,
+    StoreTake,
+    StoreUpdate,
+    StoreWrite,
+)
 from .errors import NetworkError, ResponseTooLarge
 from .guard import UrlGuard
 
-__all__ = ["AcquireLock", "Flow", "ProbeRequest", "ReleaseLock", "StoreCall", "drive_async", "drive_sync"]
+__all__ = ["Run", "async_store", "drive_async", "drive_sync", "sync_store"]
 
 T = TypeVar("T")
 _REDIRECTS = {301, 302, 303, 307, 308}
-
-
-@dataclass(frozen=True)
-class ProbeRequest(OutboundRequest):
-    """An HTTP request whose response body is not read (only status and headers matter)."""
-
-
-@dataclass(frozen=True)
-class StoreCall:
-    """Call ``store.<method>(*args)``; the flow receives the result."""
-
-    method: str
-    args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class AcquireLock:
-    """Enter ``store.lock(name, timeout)``; held until :class:`ReleaseLock` or the flow ends."""
-
-    name: str
-    timeout: float
-
-
-@dataclass(frozen=True)
-class ReleaseLock:
-    """Leave the lock ``name``."""
-
-    name: str
-
-
-Step = OutboundRequest | StoreCall | AcquireLock | ReleaseLock
-Flow = Generator[Step, Any, T]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -100,9 +81,10 @@ def _timeout(request: OutboundRequest, guard: UrlGuard) -> float:
 # -- synchronous ---------------------------------------------------------------------------------
 
 
-def _http_sync(request: OutboundRequest, guard: UrlGuard, session: Any) -> OutboundResponse:
+def _http_sync(fetch: Fetch, guard: UrlGuard, session: Any) -> OutboundResponse:
     import requests
 
+    request = fetch.request
     url, hops = request.url, 0
     while True:
         guard.check(url)
@@ -128,7 +110,7 @@ def _http_sync(request: OutboundRequest, guard: UrlGuard, session: Any) -> Outbo
                 url, hops = target, hops + 1
                 continue
             body = bytearray()
-            if not isinstance(request, ProbeRequest):
+            if fetch.read_body:
                 try:
                     for chunk in response.iter_content(65536):
                         body += chunk
@@ -143,6 +125,35 @@ def _http_sync(request: OutboundRequest, guard: UrlGuard, session: Any) -> Outbo
             response.close()
 
 
+def _execute_sync(
+    step: Step[Any], store: Store, guard: UrlGuard, http: Any, held: dict[str, AbstractContextManager[None]]
+) -> object:
+    """Perform one step synchronously and return its result."""
+    match step:
+        case Fetch():
+            return _http_sync(step, guard, http)
+        case StoreRead(key=key):
+            return store.read(key)
+        case StoreWrite(key=key, value=value, ttl=ttl):
+            store.write(key, value, ttl)
+            return None
+        case StoreTake(key=key):
+            return store.take(key)
+        case StoreUpdate(key=key, fn=fn):
+            return store.update(key, fn)
+        case AcquireLock(name=name, timeout=timeout):
+            manager = store.lock(name, timeout)
+            manager.__enter__()
+            held[name] = manager
+            return None
+        case ReleaseLock(name=name):
+            released = held.pop(name, None)
+            if released is not None:
+                released.__exit__(None, None, None)
+            return None
+    raise TypeError(f"unknown flow step {step!r}")
+
+
 def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None) -> T:
     """Run ``flow`` to completion with ``requests`` and the synchronous ``store``."""
     import requests
@@ -153,13 +164,13 @@ def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None
         step = next(flow)
         while True:
             try:
-                result = _step_sync(step, store, guard, http, held)
+                result = _execute_sync(step, store, guard, http, held)
             except Exception as exc:  # every failure of a step goes back into the flow
                 step = flow.throw(exc)
                 continue
             step = flow.send(result)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return cast(T, stop.value)
     finally:
         for manager in reversed(list(held.values())):
             manager.__exit__(None, None, None)
@@ -167,32 +178,13 @@ def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None
             http.close()
 
 
-def _step_sync(
-    step: Step, store: Store, guard: UrlGuard, http: Any, held: dict[str, AbstractContextManager[None]]
-) -> Any:
-    if isinstance(step, OutboundRequest):
-        return _http_sync(step, guard, http)
-    if isinstance(step, StoreCall):
-        return getattr(store, step.method)(*step.args)
-    if isinstance(step, AcquireLock):
-        manager = store.lock(step.name, step.timeout)
-        manager.__enter__()
-        held[step.name] = manager
-        return None
-    if isinstance(step, ReleaseLock):
-        released = held.pop(step.name, None)
-        if released is not None:
-            released.__exit__(None, None, None)
-        return None
-    raise TypeError(f"unknown flow step {step!r}")
-
-
 # -- asynchronous --------------------------------------------------------------------------------
 
 
-async def _http_async(request: OutboundRequest, guard: UrlGuard, client: Any) -> OutboundResponse:
+async def _http_async(fetch: Fetch, guard: UrlGuard, client: Any) -> OutboundResponse:
     import httpx2
 
+    request = fetch.request
     url, hops = request.url, 0
     while True:
         await guard.acheck(url)
@@ -214,7 +206,7 @@ async def _http_async(request: OutboundRequest, guard: UrlGuard, client: Any) ->
                     url, hops = target, hops + 1
                     continue
                 body = bytearray()
-                if not isinstance(request, ProbeRequest):
+                if fetch.read_body:
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > guard.max_response_bytes:
@@ -222,6 +214,39 @@ async def _http_async(request: OutboundRequest, guard: UrlGuard, client: Any) ->
                 return OutboundResponse(response.status_code, headers, bytes(body))
         except httpx2.HTTPError as exc:
             raise NetworkError(f"{request.method} {url} failed: {type(exc).__name__}") from None
+
+
+async def _execute_async(
+    step: Step[Any],
+    store: AsyncStore,
+    guard: UrlGuard,
+    http: Any,
+    held: dict[str, AbstractAsyncContextManager[None]],
+) -> object:
+    """Perform one step on the event loop (store calls in worker threads) and return its result."""
+    match step:
+        case Fetch():
+            return await _http_async(step, guard, http)
+        case StoreRead(key=key):
+            return await store.read(key)
+        case StoreWrite(key=key, value=value, ttl=ttl):
+            await store.write(key, value, ttl)
+            return None
+        case StoreTake(key=key):
+            return await store.take(key)
+        case StoreUpdate(key=key, fn=fn):
+            return await store.update(key, fn)
+        case AcquireLock(name=name, timeout=timeout):
+            manager = store.lock(name, timeout)
+            await manager.__aenter__()
+            held[name] = manager
+            return None
+        case ReleaseLock(name=name):
+            released = held.pop(name, None)
+            if released is not None:
+                await released.__aexit__(None, None, None)
+            return None
+    raise TypeError(f"unknown flow step {step!r}")
 
 
 async def drive_async(flow: Flow[T], store: AsyncStore, guard: UrlGuard, client: Any = None) -> T:
@@ -234,13 +259,13 @@ async def drive_async(flow: Flow[T], store: AsyncStore, guard: UrlGuard, client:
         step = next(flow)
         while True:
             try:
-                result = await _step_async(step, store, guard, http, held)
+                result = await _execute_async(step, store, guard, http, held)
             except Exception as exc:
                 step = flow.throw(exc)
                 continue
             step = flow.send(result)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return cast(T, stop.value)
     finally:
         for manager in reversed(list(held.values())):
             await manager.__aexit__(None, None, None)
@@ -248,25 +273,45 @@ async def drive_async(flow: Flow[T], store: AsyncStore, guard: UrlGuard, client:
             await http.aclose()
 
 
-async def _step_async(
-    step: Step,
-    store: AsyncStore,
-    guard: UrlGuard,
-    http: Any,
-    held: dict[str, AbstractAsyncContextManager[None]],
-) -> Any:
-    if isinstance(step, OutboundRequest):
-        return await _http_async(step, guard, http)
-    if isinstance(step, StoreCall):
-        return await getattr(store, step.method)(*step.args)
-    if isinstance(step, AcquireLock):
-        manager = store.lock(step.name, step.timeout)
-        await manager.__aenter__()
-        held[step.name] = manager
-        return None
-    if isinstance(step, ReleaseLock):
-        released = held.pop(step.name, None)
-        if released is not None:
-            await released.__aexit__(None, None, None)
-        return None
-    raise TypeError(f"unknown flow step {step!r}")
+# -- the two shells ------------------------------------------------------------------------------
+
+
+def sync_store(store: Store | AsyncStore) -> Store:
+    """The synchronous store behind ``store`` (an :class:`AsyncStore`'s own, or ``store``)."""
+    return store.sync if isinstance(store, AsyncStore) else store
+
+
+def async_store(store: Store | AsyncStore) -> AsyncStore:
+    """``store`` itself when it is an :class:`AsyncStore` (its limiter kept), else a wrapper."""
+    return store if isinstance(store, AsyncStore) else AsyncStore(store)
+
+
+@dataclass
+class Run(Generic[T]):
+    """A flow and what it runs against; :meth:`sync` and :meth:`aio` are the two shells.
+
+    The caller's store is used as given: the synchronous driver uses an :class:`AsyncStore`'s
+    underlying store, the asynchronous driver the :class:`AsyncStore` itself (with its limiter).
+    ``after`` is called with the result (and awaited when it returns an awaitable, in :meth:`aio`).
+    """
+
+    flow: Flow[T]
+    store: Store | AsyncStore
+    guard: UrlGuard
+    after: Callable[[T], Any] | None = None
+
+    def sync(self) -> T:
+        """Run the flow with ``requests`` and the synchronous store."""
+        result = drive_sync(self.flow, sync_store(self.store), self.guard)
+        if self.after is not None:
+            self.after(result)
+        return result
+
+    async def aio(self) -> T:
+        """Run the flow with ``httpx2`` and the asynchronous store."""
+        result = await drive_async(self.flow, async_store(self.store), self.guard)
+        if self.after is not None:
+            awaitable = self.after(result)
+            if inspect.isawaitable(awaitable):
+                await awaitable
+        return result

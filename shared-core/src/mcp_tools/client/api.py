@@ -2,36 +2,47 @@
 
 Each operation exists as a plain function for Django and Flask views and as an ``a``-prefixed
 coroutine for FastAPI (``create_dynamically_registered_mcp_client`` /
-``acreate_dynamically_registered_mcp_client``, ...). Both run the same flow generators
-(:mod:`mcp_tools.client._flows`), one through ``requests`` and the store, the other through
-``httpx2`` and :class:`~mcp_tools.stores.AsyncStore`.
+``acreate_dynamically_registered_mcp_client``, ...). Both are thin shells over one sans-I/O
+implementation: each operation is a flow (:mod:`mcp_tools.client._flows`) that ends by building
+the :class:`McpClient`; the plain function runs it through ``requests`` and the store, the
+coroutine through ``httpx2`` and :class:`~mcp_tools.stores.AsyncStore`.
 
-Unlike the TypeScript package, creating a client performs discovery (and registration) at once
-and returns the URL to send the user to, instead of calling ``connect()`` to provoke a redirect;
-``redirect`` is still accepted and called with that URL.
+As in TypeScript, each function takes one set of named parameters, typed by a ``TypedDict``
+(:class:`CreateDynamicallyRegisteredMcpClientParams`, ...), so the sync and async forms cannot
+drift apart. Unlike the TypeScript package, creating a client performs discovery (and
+registration) at once and returns the URL to send the user to, instead of calling ``connect()``
+to provoke a redirect; ``redirect`` is still accepted and called with that URL.
 """
 
 from __future__ import annotations
 
-import inspect
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from dataclasses import fields
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 from urllib.parse import urlsplit
 
 from mcp_tools.stores import AsyncStore, Store
+from mcp_tools.stores.base import JsonValue
 
-from ._flows import AuthorizationStart, ClientConfig, authorize_flow, complete_flow, session_key
-from ._io import Flow, drive_async, drive_sync
+from ._flows import AuthorizationStart, authorize_flow, complete_flow
+from ._io import Run, async_store
+from ._steps import Flow
 from .auth import McpBearerAuth
 from .errors import AuthorizationRequired, McpClientError, SessionNotFound
 from .guard import DEFAULT_GUARD, UrlGuard
+from .record import ClientConfig, SessionRecord, read_session, session_key
 
 __all__ = [
     "DEFAULT_STATE_TTL",
+    "CompleteAuthWithCodeParams",
+    "CreateDynamicallyRegisteredMcpClientParams",
+    "CreateKnownCredentialsMcpClientParams",
+    "GetClientBySessionIdParams",
     "McpClient",
+    "RegistrationOptions",
     "acomplete_auth_with_code",
     "acreate_dynamically_registered_mcp_client",
     "acreate_known_credentials_mcp_client",
@@ -48,10 +59,6 @@ T = TypeVar("T")
 DEFAULT_STATE_TTL = 600.0
 
 Redirect = Callable[[str], Any]
-
-
-def _sync_store(store: Store | AsyncStore) -> Store:
-    return store.sync if isinstance(store, AsyncStore) else store
 
 
 def _new_binding(existing: str | None) -> str:
@@ -82,6 +89,11 @@ class McpClient:
     ``browser_binding``) is set when the user must be sent to the authorization server: keep
     ``browser_binding`` in a signed, HttpOnly cookie (see :mod:`mcp_tools.client.callback`) and
     redirect. Once authorized, :meth:`connect` yields a connected :class:`mcp.Client`.
+
+    ``store`` is kept as given: an :class:`AsyncStore` (with its thread limiter) serves the
+    asynchronous methods, and its underlying store the synchronous ones. ``record`` is the
+    session record as last read or written (:class:`~mcp_tools.client.record.SessionRecord`);
+    ``client_data`` is its stored JSON form.
     """
 
     def __init__(
@@ -89,7 +101,8 @@ class McpClient:
         session_id: str,
         store: Store | AsyncStore,
         *,
-        client_data: dict[str, Any] | None = None,
+        record: SessionRecord | None = None,
+        client_data: Mapping[str, JsonValue] | None = None,
         authorization_url: str | None = None,
         state: str | None = None,
         browser_binding: str | None = None,
@@ -100,8 +113,8 @@ class McpClient:
         mode: str = "auto",
     ) -> None:
         self.session_id = session_id
-        self.store = _sync_store(store)
-        self.client_data = client_data or {}
+        self.store = store
+        self.record = record if record is not None else SessionRecord.from_json(client_data or {})
         self.authorization_url = authorization_url
         self.state = state
         self.browser_binding = browser_binding
@@ -110,26 +123,39 @@ class McpClient:
         self.refresh_skew = refresh_skew
         self.lock_timeout = lock_timeout
         self.mode = mode
+        self._async_store = async_store(store)
 
     def __repr__(self) -> str:
-        return f"<McpClient session_id={self.session_id!r} endpoint={self.client_data.get('mcpEndpoint')!r}>"
+        return f"<McpClient session_id={self.session_id!r} endpoint={self.record.mcp_endpoint!r}>"
+
+    @property
+    def client_data(self) -> dict[str, JsonValue]:
+        """The session record in its stored (TypeScript ``ClientData``) JSON form."""
+        return self.record.to_json()
 
     @property
     def mcp_endpoint(self) -> str:
         """The MCP server URL of this session."""
-        return str(self.client_data.get("mcpEndpoint", ""))
+        return self.record.mcp_endpoint or ""
 
     @property
     def authorized(self) -> bool:
         """Whether the session held a grant when this object was built (see :meth:`connect`)."""
-        return bool(self.client_data.get("authComplete"))
+        return bool(self.record.auth_complete)
 
     # -- (re-)authorization ----------------------------------------------------------------------
 
-    def _authorize(self, scope: str | None, binding: str) -> Flow[AuthorizationStart]:
-        config = ClientConfig.from_record(self.client_data)
-        return authorize_flow(
-            config,
+    def _started(self, start: AuthorizationStart, binding: str) -> str | None:
+        self.record = start.record
+        self.authorization_url = start.authorization_url
+        self.state = start.state
+        self.browser_binding = binding if start.state else None
+        return start.authorization_url
+
+    def _reauthorize(self, scope: str | None, browser_binding: str | None) -> Run[str | None]:
+        binding = _new_binding(browser_binding)
+        flow = authorize_flow(
+            ClientConfig.from_record(self.record),
             self.session_id,
             binding=binding,
             state_ttl=self.state_ttl,
@@ -137,11 +163,10 @@ class McpClient:
             step_up_scope=scope,
         )
 
-    def _started(self, start: AuthorizationStart, binding: str) -> str | None:
-        self.authorization_url = start.authorization_url
-        self.state = start.state
-        self.browser_binding = binding if start.state else None
-        return start.authorization_url
+        def started() -> Flow[str | None]:
+            return self._started((yield from flow), binding)
+
+        return Run(started(), self.store, self.url_guard)
 
     def start_authorization(
         self, *, scope: str | None = None, browser_binding: str | None = None
@@ -152,16 +177,13 @@ class McpClient:
         Returns the URL to redirect to (also kept in :attr:`authorization_url`), and sets
         :attr:`browser_binding` (reusing ``browser_binding`` when given).
         """
-        binding = _new_binding(browser_binding)
-        return self._started(drive_sync(self._authorize(scope, binding), self.store, self.url_guard), binding)
+        return self._reauthorize(scope, browser_binding).sync()
 
     async def astart_authorization(
         self, *, scope: str | None = None, browser_binding: str | None = None
     ) -> str | None:
         """Async :meth:`start_authorization`."""
-        binding = _new_binding(browser_binding)
-        start = await drive_async(self._authorize(scope, binding), AsyncStore(self.store), self.url_guard)
-        return self._started(start, binding)
+        return await self._reauthorize(scope, browser_binding).aio()
 
     # -- MCP ------------------------------------------------------------------------------------
 
@@ -178,19 +200,19 @@ class McpClient:
         from mcp.client.streamable_http import streamable_http_client
         from mcp.types import Implementation
 
-        astore = AsyncStore(self.store)
-        record = await astore.read(session_key(self.session_id))
-        if not isinstance(record, dict):
+        astore = self._async_store
+        record = SessionRecord.parse(await astore.read(session_key(self.session_id)))
+        if record is None:
             raise SessionNotFound(
                 f"session {self.session_id!r} not found in the store", session_id=self.session_id
             )
-        self.client_data = record
-        if not record.get("authComplete"):
+        self.record = record
+        if not record.auth_complete or record.mcp_endpoint is None:
             raise AuthorizationRequired(
                 "this session is not authorized yet; redirect the user to start_authorization()",
                 session_id=self.session_id,
             )
-        endpoint = str(record["mcpEndpoint"])
+        endpoint = record.mcp_endpoint
         await self.url_guard.acheck(endpoint, "MCP endpoint")
         auth = McpBearerAuth(
             self.session_id,
@@ -201,8 +223,7 @@ class McpClient:
         )
         timeout = httpx2.Timeout(self.url_guard.timeout, read=300.0)
         info = Implementation(
-            name=str(record.get("mcpClientName", "mcp-tools")),
-            version=str(record.get("mcpClientVersion", "0")),
+            name=record.mcp_client_name or "mcp-tools", version=record.mcp_client_version or "0"
         )
         try:
             async with httpx2.AsyncClient(auth=auth, timeout=timeout, follow_redirects=False) as http:
@@ -238,87 +259,123 @@ class McpClient:
         return self.run_sync(lambda client: client.list_tools())
 
 
-# -- creation ------------------------------------------------------------------------------------
+# -- parameters (the TypeScript parameter objects, as keyword arguments) ---------------------------
 
 
-def _prepare(
-    config: ClientConfig,
-    store: Store | AsyncStore,
-    browser_binding: str | None,
-    url_guard: UrlGuard | None,
-    state_ttl: float,
-) -> tuple[McpClient, Flow[AuthorizationStart], str]:
-    _check_redirect_url(config.oauth_redirect_url)
-    session_id = str(uuid.uuid4())
-    binding = _new_binding(browser_binding)
-    client = McpClient(
-        session_id, store, client_data=config.record(), url_guard=url_guard, state_ttl=state_ttl
+class RegistrationOptions(TypedDict, total=False):
+    """How the app describes itself in a dynamic registration (RFC 7591) or a Client ID Metadata
+    Document; also accepted by each adapter's ``connect_handler``."""
+
+    oauth_client_name: str | None
+    oauth_client_uri: str | None
+    #: Register as a public client (``token_endpoint_auth_method=none``).
+    oauth_public_client: bool | None
+    #: A Client ID Metadata Document URL, used where the authorization server supports it.
+    client_metadata_url: str | None
+
+
+class _StartParams(TypedDict, total=False):
+    store: Required[Store | AsyncStore]
+    #: Called with the authorization URL (awaited by the ``a``-functions when it is a coroutine).
+    redirect: Redirect | None
+    #: The value already in the browser's binding cookie, if any (reused so parallel flows work).
+    browser_binding: str | None
+    url_guard: UrlGuard | None
+    mcp_endpoint: Required[str]
+    oauth_redirect_url: Required[str]
+    mcp_client_name: Required[str]
+    mcp_client_version: Required[str]
+    oauth_scopes: str | None
+    #: Seconds the authorization attempt stays valid (default :data:`DEFAULT_STATE_TTL`).
+    state_ttl: float
+
+
+class CreateDynamicallyRegisteredMcpClientParams(_StartParams, RegistrationOptions, total=False):
+    """Parameters of :func:`create_dynamically_registered_mcp_client` (TS name)."""
+
+
+class CreateKnownCredentialsMcpClientParams(_StartParams, total=False):
+    """Parameters of :func:`create_known_credentials_mcp_client` (TS name)."""
+
+    client_id: Required[str]
+    #: ``None`` for a public pre-registered client.
+    client_secret: Required[str | None]
+
+
+class GetClientBySessionIdParams(TypedDict, total=False):
+    """Parameters of :func:`get_client_by_session_id`; the last four go to :class:`McpClient`."""
+
+    session_id: Required[str]
+    store: Required[Store | AsyncStore]
+    url_guard: UrlGuard | None
+    #: Accepted for parity with TypeScript and ignored.
+    state: str | None
+    refresh_skew: float
+    lock_timeout: float
+    mode: str
+    state_ttl: float
+
+
+class CompleteAuthWithCodeParams(TypedDict, total=False):
+    """Parameters of :func:`complete_auth_with_code` (the callback's query, the store, the binding)."""
+
+    state: Required[str]
+    code: Required[str | None]
+    store: Required[Store | AsyncStore]
+    browser_binding: str | None
+    iss: str | None
+    error: str | None
+    error_description: str | None
+    url_guard: UrlGuard | None
+
+
+def _checked(params: Mapping[str, object], kind: Any, function: str) -> None:
+    """Reject unknown and missing parameters, as a Python signature would."""
+    unknown = sorted(set(params) - kind.__required_keys__ - kind.__optional_keys__)
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+    missing = sorted(kind.__required_keys__ - set(params))
+    if missing:
+        raise TypeError(f"{function}() missing required keyword argument {missing[0]!r}")
+
+
+_CONFIG_FIELDS = frozenset(spec.name for spec in fields(ClientConfig))
+
+
+def create_run(params: Mapping[str, Any]) -> Run[McpClient]:
+    """:func:`create_dynamically_registered_mcp_client` as a :class:`~mcp_tools.client._io.Run`."""
+    return _create(
+        params, CreateDynamicallyRegisteredMcpClientParams, "create_dynamically_registered_mcp_client"
     )
+
+
+def _create(params: Mapping[str, Any], kind: Any, function: str) -> Run[McpClient]:
+    """Discovery and registration for a new session; the client carries the consent URL."""
+    _checked(params, kind, function)
+    config = ClientConfig(**{name: value for name, value in params.items() if name in _CONFIG_FIELDS})
+    _check_redirect_url(config.oauth_redirect_url)
+    store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
+    state_ttl = float(params.get("state_ttl", DEFAULT_STATE_TTL))
+    session_id, binding = str(uuid.uuid4()), _new_binding(params.get("browser_binding"))
     flow = authorize_flow(config, session_id, binding=binding, state_ttl=state_ttl, new_session=True)
-    return client, flow, binding
 
+    def created() -> Flow[McpClient]:
+        client = McpClient(session_id, store, record=config.record(), url_guard=guard, state_ttl=state_ttl)
+        client._started((yield from flow), binding)
+        return client
 
-def _finish(client: McpClient, start: AuthorizationStart, binding: str) -> McpClient:
-    client._started(start, binding)
-    if start.authorization_url is None:
-        client.client_data = {**client.client_data, "authComplete": True, "noAuth": True}
-    return client
+    redirect: Redirect | None = params.get("redirect")
 
+    def after(client: McpClient) -> Any:
+        if redirect is not None and client.authorization_url is not None:
+            return redirect(client.authorization_url)
+        return None
 
-async def _call_redirect(redirect: Redirect | None, url: str | None) -> None:
-    if redirect is not None and url is not None:
-        result = redirect(url)
-        if inspect.isawaitable(result):
-            await result
-
-
-def _start(
-    config: ClientConfig,
-    store: Store | AsyncStore,
-    redirect: Redirect | None,
-    browser_binding: str | None,
-    url_guard: UrlGuard | None,
-    state_ttl: float,
-) -> McpClient:
-    """Discovery and registration from synchronous code; ``redirect`` gets the consent URL."""
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, drive_sync(flow, client.store, client.url_guard), binding)
-    if redirect is not None and client.authorization_url is not None:
-        redirect(client.authorization_url)
-    return client
-
-
-async def _astart(
-    config: ClientConfig,
-    store: Store | AsyncStore,
-    redirect: Redirect | None,
-    browser_binding: str | None,
-    url_guard: UrlGuard | None,
-    state_ttl: float,
-) -> McpClient:
-    """The asynchronous twin of :func:`_start` (``redirect`` may be a coroutine function)."""
-    client, flow, binding = _prepare(config, store, browser_binding, url_guard, state_ttl)
-    _finish(client, await drive_async(flow, AsyncStore(client.store), client.url_guard), binding)
-    await _call_redirect(redirect, client.authorization_url)
-    return client
+    return Run(created(), store, guard, after)
 
 
 def create_dynamically_registered_mcp_client(
-    *,
-    mcp_endpoint: str,
-    oauth_redirect_url: str,
-    mcp_client_name: str,
-    mcp_client_version: str,
-    store: Store | AsyncStore,
-    redirect: Redirect | None = None,
-    oauth_client_name: str | None = None,
-    oauth_client_uri: str | None = None,
-    oauth_scopes: str | None = None,
-    oauth_public_client: bool | None = None,
-    client_metadata_url: str | None = None,
-    browser_binding: str | None = None,
-    url_guard: UrlGuard | None = None,
-    state_ttl: float = DEFAULT_STATE_TTL,
+    **params: Unpack[CreateDynamicallyRegisteredMcpClientParams],
 ) -> McpClient:
     """Start connecting to ``mcp_endpoint``, registering this app with its authorization server.
 
@@ -326,166 +383,105 @@ def create_dynamically_registered_mcp_client(
     uses ``client_metadata_url`` as a Client ID Metadata Document where supported) and returns
     an :class:`McpClient` whose ``authorization_url`` the user must visit. ``redirect``, if given,
     is also called with it. Raises :class:`UnsafeUrl`, :class:`ServerMisconfigured` or
-    :class:`NetworkError` (nothing is stored then).
+    :class:`NetworkError` (nothing is stored then). Parameters:
+    :class:`CreateDynamicallyRegisteredMcpClientParams`.
     """
-    config = ClientConfig(
-        mcp_endpoint=mcp_endpoint,
-        oauth_redirect_url=oauth_redirect_url,
-        mcp_client_name=mcp_client_name,
-        mcp_client_version=mcp_client_version,
-        oauth_scopes=oauth_scopes,
-        oauth_client_name=oauth_client_name,
-        oauth_client_uri=oauth_client_uri,
-        oauth_public_client=oauth_public_client,
-        client_metadata_url=client_metadata_url,
-    )
-    return _start(config, store, redirect, browser_binding, url_guard, state_ttl)
+    kind = CreateDynamicallyRegisteredMcpClientParams
+    return _create(params, kind, "create_dynamically_registered_mcp_client").sync()
 
 
 async def acreate_dynamically_registered_mcp_client(
-    *,
-    mcp_endpoint: str,
-    oauth_redirect_url: str,
-    mcp_client_name: str,
-    mcp_client_version: str,
-    store: Store | AsyncStore,
-    redirect: Redirect | None = None,
-    oauth_client_name: str | None = None,
-    oauth_client_uri: str | None = None,
-    oauth_scopes: str | None = None,
-    oauth_public_client: bool | None = None,
-    client_metadata_url: str | None = None,
-    browser_binding: str | None = None,
-    url_guard: UrlGuard | None = None,
-    state_ttl: float = DEFAULT_STATE_TTL,
+    **params: Unpack[CreateDynamicallyRegisteredMcpClientParams],
 ) -> McpClient:
     """Async :func:`create_dynamically_registered_mcp_client` (``redirect`` may be a coroutine)."""
-    config = ClientConfig(
-        mcp_endpoint=mcp_endpoint,
-        oauth_redirect_url=oauth_redirect_url,
-        mcp_client_name=mcp_client_name,
-        mcp_client_version=mcp_client_version,
-        oauth_scopes=oauth_scopes,
-        oauth_client_name=oauth_client_name,
-        oauth_client_uri=oauth_client_uri,
-        oauth_public_client=oauth_public_client,
-        client_metadata_url=client_metadata_url,
-    )
-    return await _astart(config, store, redirect, browser_binding, url_guard, state_ttl)
+    kind = CreateDynamicallyRegisteredMcpClientParams
+    return await _create(params, kind, "acreate_dynamically_registered_mcp_client").aio()
 
 
-def create_known_credentials_mcp_client(
-    *,
-    client_id: str,
-    client_secret: str | None,
-    oauth_redirect_url: str,
-    mcp_endpoint: str,
-    mcp_client_name: str,
-    mcp_client_version: str,
-    store: Store | AsyncStore,
-    redirect: Redirect | None = None,
-    oauth_scopes: str | None = None,
-    browser_binding: str | None = None,
-    url_guard: UrlGuard | None = None,
-    state_ttl: float = DEFAULT_STATE_TTL,
-) -> McpClient:
+def create_known_credentials_mcp_client(**params: Unpack[CreateKnownCredentialsMcpClientParams]) -> McpClient:
     """Start connecting with a client registered beforehand (``client_id``/``client_secret``).
 
     The secret is kept in the session record, as in the TypeScript package: use an encrypted
     store (``encryption_keys=[...]``). A public pre-registered client passes ``client_secret=None``.
+    Parameters: :class:`CreateKnownCredentialsMcpClientParams`.
     """
-    config = ClientConfig(
-        mcp_endpoint=mcp_endpoint,
-        oauth_redirect_url=oauth_redirect_url,
-        mcp_client_name=mcp_client_name,
-        mcp_client_version=mcp_client_version,
-        oauth_scopes=oauth_scopes,
-        client_id=client_id,
-        client_secret=client_secret,
-    )
-    return _start(config, store, redirect, browser_binding, url_guard, state_ttl)
+    kind = CreateKnownCredentialsMcpClientParams
+    return _create(params, kind, "create_known_credentials_mcp_client").sync()
 
 
 async def acreate_known_credentials_mcp_client(
-    *,
-    client_id: str,
-    client_secret: str | None,
-    oauth_redirect_url: str,
-    mcp_endpoint: str,
-    mcp_client_name: str,
-    mcp_client_version: str,
-    store: Store | AsyncStore,
-    redirect: Redirect | None = None,
-    oauth_scopes: str | None = None,
-    browser_binding: str | None = None,
-    url_guard: UrlGuard | None = None,
-    state_ttl: float = DEFAULT_STATE_TTL,
+    **params: Unpack[CreateKnownCredentialsMcpClientParams],
 ) -> McpClient:
     """Async :func:`create_known_credentials_mcp_client`."""
-    config = ClientConfig(
-        mcp_endpoint=mcp_endpoint,
-        oauth_redirect_url=oauth_redirect_url,
-        mcp_client_name=mcp_client_name,
-        mcp_client_version=mcp_client_version,
-        oauth_scopes=oauth_scopes,
-        client_id=client_id,
-        client_secret=client_secret,
-    )
-    return await _astart(config, store, redirect, browser_binding, url_guard, state_ttl)
+    kind = CreateKnownCredentialsMcpClientParams
+    return await _create(params, kind, "acreate_known_credentials_mcp_client").aio()
 
 
 # -- existing sessions ---------------------------------------------------------------------------
 
 
-def _client_from_record(
-    session_id: str, store: Store | AsyncStore, record: Any, url_guard: UrlGuard | None, **options: Any
-) -> McpClient:
-    if not isinstance(record, dict):
-        raise SessionNotFound(f'Session with ID "{session_id}" not found in store', session_id=session_id)
-    return McpClient(session_id, store, client_data=record, url_guard=url_guard, **options)
+def _existing(params: GetClientBySessionIdParams, function: str) -> Run[McpClient]:
+    _checked(params, GetClientBySessionIdParams, function)
+    session_id, store = params["session_id"], params["store"]
+    guard = params.get("url_guard") or DEFAULT_GUARD
+
+    def found() -> Flow[McpClient]:
+        record = yield from read_session(session_id)
+        if record is None:
+            raise SessionNotFound(f'Session with ID "{session_id}" not found in store', session_id=session_id)
+        return McpClient(
+            session_id,
+            store,
+            record=record,
+            url_guard=guard,
+            state_ttl=params.get("state_ttl", DEFAULT_STATE_TTL),
+            refresh_skew=params.get("refresh_skew", 60.0),
+            lock_timeout=params.get("lock_timeout", 30.0),
+            mode=params.get("mode", "auto"),
+        )
+
+    return Run(found(), store, guard)
 
 
-def get_client_by_session_id(
-    *,
-    session_id: str,
-    store: Store | AsyncStore,
-    url_guard: UrlGuard | None = None,
-    state: str | None = None,
-    **options: Any,
-) -> McpClient:
+def get_client_by_session_id(**params: Unpack[GetClientBySessionIdParams]) -> McpClient:
     """The client of an existing session (TS ``getClientBySessionId``); :class:`SessionNotFound` if none.
 
-    ``state`` is accepted for signature parity and ignored. ``options`` go to :class:`McpClient`
-    (``refresh_skew``, ``lock_timeout``, ``mode``, ``state_ttl``).
+    ``state`` is accepted for signature parity and ignored. ``refresh_skew``, ``lock_timeout``,
+    ``mode`` and ``state_ttl`` go to :class:`McpClient`.
     """
-    record = _sync_store(store).read(session_key(session_id))
-    return _client_from_record(session_id, store, record, url_guard, **options)
+    return _existing(params, "get_client_by_session_id").sync()
 
 
-async def aget_client_by_session_id(
-    *,
-    session_id: str,
-    store: Store | AsyncStore,
-    url_guard: UrlGuard | None = None,
-    state: str | None = None,
-    **options: Any,
-) -> McpClient:
+async def aget_client_by_session_id(**params: Unpack[GetClientBySessionIdParams]) -> McpClient:
     """Async :func:`get_client_by_session_id`."""
-    record = await AsyncStore(_sync_store(store)).read(session_key(session_id))
-    return _client_from_record(session_id, store, record, url_guard, **options)
+    return await _existing(params, "aget_client_by_session_id").aio()
 
 
-def complete_auth_with_code(
-    *,
-    state: str,
-    code: str | None,
-    store: Store | AsyncStore,
-    browser_binding: str | None = None,
-    iss: str | None = None,
-    error: str | None = None,
-    error_description: str | None = None,
-    url_guard: UrlGuard | None = None,
-) -> McpClient:
+def complete_run(**params: Unpack[CompleteAuthWithCodeParams]) -> Run[McpClient]:
+    """:func:`complete_auth_with_code` as a :class:`~mcp_tools.client._io.Run` (for the views)."""
+    return _complete(params, "complete_auth_with_code")
+
+
+def _complete(params: CompleteAuthWithCodeParams, function: str) -> Run[McpClient]:
+    _checked(params, CompleteAuthWithCodeParams, function)
+    store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
+    flow = complete_flow(
+        params["state"],
+        params["code"],
+        binding=params.get("browser_binding"),
+        iss=params.get("iss"),
+        error=params.get("error"),
+        error_description=params.get("error_description"),
+    )
+
+    def completed() -> Flow[McpClient]:
+        done = yield from flow  # the record as written: no second read of the store
+        return McpClient(done.session_id, store, record=done.record, url_guard=guard)
+
+    return Run(completed(), store, guard)
+
+
+def complete_auth_with_code(**params: Unpack[CompleteAuthWithCodeParams]) -> McpClient:
     """Finish the authorization from the callback's ``state``, ``code`` and ``iss``.
 
     The TypeScript ``completeAuthWithCode``.
@@ -495,31 +491,9 @@ def complete_auth_with_code(
     replay fails with :class:`InvalidState`. Pass the callback's ``error`` (and description) to
     get :class:`ConsentDenied` / :class:`AuthorizationFailed` after the same checks.
     """
-    guard = url_guard or DEFAULT_GUARD
-    sync = _sync_store(store)
-    flow = complete_flow(
-        state, code, binding=browser_binding, iss=iss, error=error, error_description=error_description
-    )
-    session_id = drive_sync(flow, sync, guard)
-    return get_client_by_session_id(session_id=session_id, store=sync, url_guard=guard)
+    return _complete(params, "complete_auth_with_code").sync()
 
 
-async def acomplete_auth_with_code(
-    *,
-    state: str,
-    code: str | None,
-    store: Store | AsyncStore,
-    browser_binding: str | None = None,
-    iss: str | None = None,
-    error: str | None = None,
-    error_description: str | None = None,
-    url_guard: UrlGuard | None = None,
-) -> McpClient:
+async def acomplete_auth_with_code(**params: Unpack[CompleteAuthWithCodeParams]) -> McpClient:
     """Async :func:`complete_auth_with_code`."""
-    guard = url_guard or DEFAULT_GUARD
-    astore = AsyncStore(_sync_store(store))
-    flow = complete_flow(
-        state, code, binding=browser_binding, iss=iss, error=error, error_description=error_description
-    )
-    session_id = await drive_async(flow, astore, guard)
-    return await aget_client_by_session_id(session_id=session_id, store=astore, url_guard=guard)
+    return await _complete(params, "acomplete_auth_with_code").aio()

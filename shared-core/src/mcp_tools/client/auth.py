@@ -13,16 +13,17 @@ before they are used. When no usable token can be obtained it raises
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
 
 import httpx2
 
 from mcp_tools.stores import AsyncStore
 
-from ._flows import needs_refresh, parse_www_authenticate, refresh_flow, session_key
+from ._discovery import parse_www_authenticate
+from ._flows import needs_refresh, refresh_flow
 from ._io import drive_async
 from .errors import AuthorizationRequired, InsufficientScope, SessionNotFound
 from .guard import UrlGuard
+from .record import SessionRecord, session_key
 
 __all__ = ["McpBearerAuth"]
 
@@ -53,15 +54,15 @@ class McpBearerAuth(httpx2.Auth):
         """Not supported: the MCP SDK client is asynchronous (use :meth:`McpClient.call_tool_sync`)."""
         raise RuntimeError("McpBearerAuth works with httpx2.AsyncClient only")
 
-    async def _record(self) -> dict[str, Any]:
-        record = await self.store.read(session_key(self.session_id))
-        if not isinstance(record, dict):
+    async def _record(self) -> SessionRecord:
+        record = SessionRecord.parse(await self.store.read(session_key(self.session_id)))
+        if record is None:
             raise SessionNotFound(
                 f"session {self.session_id!r} not found in the store", session_id=self.session_id
             )
         return record
 
-    async def _refresh(self, used_token: str | None) -> dict[str, Any]:
+    async def _refresh(self, used_token: str | None) -> SessionRecord:
         flow = refresh_flow(
             self.session_id, used_token, skew=self.refresh_skew, lock_timeout=self.lock_timeout
         )
@@ -72,7 +73,7 @@ class McpBearerAuth(httpx2.Auth):
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """Add the bearer token; refresh before expiry and once on 401; never redirect."""
         record = await self._record()
-        if record.get("noAuth"):
+        if record.no_auth:
             response = yield request
             if response.status_code == 401:
                 raise AuthorizationRequired(
@@ -81,8 +82,8 @@ class McpBearerAuth(httpx2.Auth):
                     reason="invalid_token",
                 )
             return
-        token = record.get("accessToken")
-        if not record.get("authComplete") or not isinstance(token, str):
+        token = record.access_token
+        if not record.auth_complete or token is None:
             raise AuthorizationRequired(
                 "this session is not authorized yet (or its grant was revoked); send the user to "
                 "start_authorization()",
@@ -90,11 +91,11 @@ class McpBearerAuth(httpx2.Auth):
             )
         if needs_refresh(record, self.refresh_skew):
             record = await self._refresh(token)
-        request.headers["Authorization"] = f"Bearer {record['accessToken']}"
+        request.headers["Authorization"] = f"Bearer {record.access_token}"
         response = yield request
-        if response.status_code == 401 and record.get("refreshToken"):
-            record = await self._refresh(record["accessToken"])
-            request.headers["Authorization"] = f"Bearer {record['accessToken']}"
+        if response.status_code == 401 and record.refresh_token:
+            record = await self._refresh(record.access_token)
+            request.headers["Authorization"] = f"Bearer {record.access_token}"
             response = yield request
         if response.status_code == 401:
             raise AuthorizationRequired(

@@ -23,11 +23,14 @@ import hmac
 import logging
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from typing import TypeVar
 
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.stores import AsyncStore, Store, StoreError
 
-from .api import DEFAULT_STATE_TTL, McpClient, acomplete_auth_with_code, complete_auth_with_code
+from ._io import Run
+from ._steps import Flow, then
+from .api import DEFAULT_STATE_TTL, McpClient, complete_run
 from .errors import (
     AuthorizationFailed,
     ConsentDenied,
@@ -48,11 +51,13 @@ __all__ = [
     "error_response",
     "handle_oauth_callback",
     "read_browser_binding",
+    "responding",
     "sign_browser_binding",
     "store_error_response",
     "verify_browser_binding",
 ]
 
+T = TypeVar("T")
 logger = logging.getLogger("mcp_tools.client")
 
 #: Default name of the cookie that carries the signed browser binding.
@@ -134,7 +139,7 @@ def authorization_redirect(
     if client.authorization_url is None or client.browser_binding is None:
         raise ValueError("this client needs no authorization (authorization_url is None)")
     if secure is None:
-        secure = str(client.client_data.get("oauthRedirectUrl", "")).startswith("https://")
+        secure = (client.record.oauth_redirect_url or "").startswith("https://")
     cookie = binding_cookie(
         client.browser_binding,
         secret,
@@ -159,6 +164,13 @@ class CallbackOutcome:
 
     client: McpClient | None = None
     response: Response | None = None
+
+    @property
+    def error(self) -> Response:
+        """The error response, when the callback did not complete (``client`` is ``None``)."""
+        if self.response is None:
+            raise ValueError("the callback completed; there is no error response")
+        return self.response
 
 
 def error_response(exc: McpClientError) -> Response:
@@ -215,6 +227,42 @@ def _early(request: Request) -> Response | _Params:
     return _Params(state, code, query.get("iss"), error, query.get("error_description"))
 
 
+def responding(flow: Flow[T]) -> Flow[T | Response]:
+    """``flow``, with a client-flow or store error turned into its JSON response (sans-I/O)."""
+    try:
+        return (yield from flow)
+    except McpClientError as exc:
+        return error_response(exc)
+    except StoreError as exc:
+        return store_error_response(exc)
+
+
+def _outcome(result: McpClient | Response) -> CallbackOutcome:
+    if isinstance(result, Response):
+        return CallbackOutcome(response=result)
+    return CallbackOutcome(client=result)
+
+
+def _callback(
+    request: Request, store: Store | AsyncStore, binding: str | None, url_guard: UrlGuard | None
+) -> CallbackOutcome | Run[CallbackOutcome]:
+    """The early answer to a callback without ``state`` or ``code``, or the flow that completes it."""
+    params = _early(request)
+    if isinstance(params, Response):
+        return CallbackOutcome(response=params)
+    run = complete_run(
+        state=params.state,
+        code=params.code,
+        iss=params.iss,
+        error=params.error,
+        error_description=params.error_description,
+        store=store,
+        browser_binding=binding,
+        url_guard=url_guard,
+    )
+    return Run(then(responding(run.flow), _outcome), run.store, run.guard)
+
+
 def handle_oauth_callback(
     request: Request,
     store: Store | AsyncStore,
@@ -223,25 +271,8 @@ def handle_oauth_callback(
     url_guard: UrlGuard | None = None,
 ) -> CallbackOutcome:
     """Complete the flow from the callback request (sync); never raises for flow errors."""
-    params = _early(request)
-    if isinstance(params, Response):
-        return CallbackOutcome(response=params)
-    try:
-        client = complete_auth_with_code(
-            state=params.state,
-            code=params.code,
-            iss=params.iss,
-            error=params.error,
-            error_description=params.error_description,
-            store=store,
-            browser_binding=browser_binding,
-            url_guard=url_guard,
-        )
-    except McpClientError as exc:
-        return CallbackOutcome(response=error_response(exc))
-    except StoreError as exc:
-        return CallbackOutcome(response=store_error_response(exc))
-    return CallbackOutcome(client=client)
+    run = _callback(request, store, browser_binding, url_guard)
+    return run if isinstance(run, CallbackOutcome) else run.sync()
 
 
 async def ahandle_oauth_callback(
@@ -252,22 +283,5 @@ async def ahandle_oauth_callback(
     url_guard: UrlGuard | None = None,
 ) -> CallbackOutcome:
     """Async :func:`handle_oauth_callback`."""
-    params = _early(request)
-    if isinstance(params, Response):
-        return CallbackOutcome(response=params)
-    try:
-        client = await acomplete_auth_with_code(
-            state=params.state,
-            code=params.code,
-            iss=params.iss,
-            error=params.error,
-            error_description=params.error_description,
-            store=store,
-            browser_binding=browser_binding,
-            url_guard=url_guard,
-        )
-    except McpClientError as exc:
-        return CallbackOutcome(response=error_response(exc))
-    except StoreError as exc:
-        return CallbackOutcome(response=store_error_response(exc))
-    return CallbackOutcome(client=client)
+    run = _callback(request, store, browser_binding, url_guard)
+    return run if isinstance(run, CallbackOutcome) else await run.aio()

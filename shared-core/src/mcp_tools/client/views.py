@@ -1,46 +1,82 @@
 """Framework-neutral client-side views: start a connection, finish the OAuth callback.
 
-Each adapter's ``connect_handler`` and ``complete_oauth_handler`` are these functions plus its
-two converters. The starting view reads the MCP URL from a query parameter, runs discovery and
-registration, and answers ``303`` to the authorization server with the signed browser-binding
-cookie; the callback checks the binding, completes the flow and hands the connected
-:class:`~mcp_tools.client.McpClient` to the app (or answers the error), clearing the cookie.
+Each adapter's ``connect_handler``, ``complete_oauth_handler`` and ``redirect_to_authorization``
+are these functions plus its two converters; their options are typed once here
+(:class:`ConnectOptions`, :class:`CallbackOptions`, :class:`RedirectOptions`). The starting view
+reads the MCP URL from a query parameter, runs discovery and registration, and answers ``303`` to
+the authorization server with the signed browser-binding cookie; the callback checks the binding,
+completes the flow and hands the connected :class:`~mcp_tools.client.McpClient` to the app's
+``callback(client, request)`` (or answers the error), clearing the cookie.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Required, TypedDict
 
-from mcp_tools.client.api import (
-    McpClient,
-    acreate_dynamically_registered_mcp_client,
-    create_dynamically_registered_mcp_client,
-)
+from mcp_tools.client._io import Run
+from mcp_tools.client._steps import then
+from mcp_tools.client.api import McpClient, RegistrationOptions, create_run
 from mcp_tools.client.callback import (
     BINDING_COOKIE,
     CallbackOutcome,
     ahandle_oauth_callback,
     authorization_redirect,
-    error_response,
     handle_oauth_callback,
     read_browser_binding,
-    store_error_response,
+    responding,
 )
-from mcp_tools.client.errors import McpClientError
 from mcp_tools.client.guard import UrlGuard
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.stores import AsyncStore, Store, StoreError
+from mcp_tools.stores import AsyncStore, Store
 
 __all__ = [
+    "CallbackOptions",
+    "CallbackSettings",
+    "ConnectOptions",
     "ConnectSettings",
+    "RedirectOptions",
     "acomplete_callback",
     "aconnect_view",
     "clear_binding_cookie",
     "complete_callback",
     "connect_view",
 ]
+
+
+class ConnectOptions(RegistrationOptions, total=False):
+    """The keyword arguments of every adapter's ``connect_handler(store, **options)``."""
+
+    #: Signs the browser-binding cookie (the app's secret key; at least 16 bytes).
+    secret: Required[str | bytes]
+    oauth_redirect_url: Required[str]
+    mcp_client_name: Required[str]
+    mcp_client_version: Required[str]
+    oauth_scopes: str | None
+    state_ttl: float
+    #: The query parameter that carries the MCP URL (default ``mcp_endpoint``).
+    endpoint_param: str
+    cookie_name: str
+    url_guard: UrlGuard | None
+
+
+class CallbackOptions(TypedDict, total=False):
+    """The keyword arguments of every adapter's ``complete_oauth_handler(store, callback, **options)``."""
+
+    secret: Required[str | bytes]
+    cookie_name: str
+    url_guard: UrlGuard | None
+
+
+class RedirectOptions(TypedDict, total=False):
+    """The keyword arguments of every adapter's ``redirect_to_authorization(client, **options)``."""
+
+    secret: Required[str | bytes]
+    #: Whether the cookie is ``Secure`` (default: whether the app's redirect URL is https).
+    secure: bool | None
+    cookie_name: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +91,19 @@ class ConnectSettings:
     cookie_name: str = BINDING_COOKIE
     url_guard: UrlGuard | None = None
     client_options: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, options: ConnectOptions) -> ConnectSettings:
+        """The settings from an adapter's keyword arguments; the rest go to client creation."""
+        unknown = set(options) - ConnectOptions.__required_keys__ - ConnectOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"connect_handler() got an unexpected keyword argument {min(unknown)!r}")
+        own = {spec.name for spec in fields(cls)}
+        mine: dict[str, Any] = {name: value for name, value in options.items() if name in own}
+        return cls(
+            **mine,
+            client_options={name: value for name, value in options.items() if name not in own},
+        )
 
     def arguments(self, request: Request, endpoint: str, store: Store | AsyncStore) -> dict[str, Any]:
         return {
@@ -80,6 +129,16 @@ class ConnectSettings:
         return authorization_redirect(client, self.secret, cookie_name=self.cookie_name)
 
 
+def _connect(
+    request: Request, store: Store | AsyncStore, settings: ConnectSettings
+) -> Response | Run[Response]:
+    endpoint = settings.endpoint_of(request)
+    if isinstance(endpoint, Response):
+        return endpoint
+    run = create_run(settings.arguments(request, endpoint, store))
+    return Run(responding(then(run.flow, settings.redirect)), run.store, run.guard)
+
+
 def connect_view(request: Request, store: Store | AsyncStore, settings: ConnectSettings) -> Response:
     """Start connecting to the MCP URL in the request's query (synchronous frameworks).
 
@@ -87,32 +146,14 @@ def connect_view(request: Request, store: Store | AsyncStore, settings: ConnectS
     URL or a misconfigured server; ``503`` when the store fails; otherwise ``303`` to consent with
     the binding cookie set.
     """
-    endpoint = settings.endpoint_of(request)
-    if isinstance(endpoint, Response):
-        return endpoint
-    try:
-        client = create_dynamically_registered_mcp_client(**settings.arguments(request, endpoint, store))
-    except McpClientError as exc:
-        return error_response(exc)
-    except StoreError as exc:
-        return store_error_response(exc)
-    return settings.redirect(client)
+    run = _connect(request, store, settings)
+    return run if isinstance(run, Response) else run.sync()
 
 
 async def aconnect_view(request: Request, store: Store | AsyncStore, settings: ConnectSettings) -> Response:
     """The asynchronous twin of :func:`connect_view`."""
-    endpoint = settings.endpoint_of(request)
-    if isinstance(endpoint, Response):
-        return endpoint
-    try:
-        client = await acreate_dynamically_registered_mcp_client(
-            **settings.arguments(request, endpoint, store)
-        )
-    except McpClientError as exc:
-        return error_response(exc)
-    except StoreError as exc:
-        return store_error_response(exc)
-    return settings.redirect(client)
+    run = _connect(request, store, settings)
+    return run if isinstance(run, Response) else await run.aio()
 
 
 def clear_binding_cookie(cookie_name: str = BINDING_COOKIE, path: str = "/") -> str:
@@ -120,32 +161,36 @@ def clear_binding_cookie(cookie_name: str = BINDING_COOKIE, path: str = "/") -> 
     return f"{cookie_name}=; Max-Age=0; Path={path}; HttpOnly; SameSite=Lax"
 
 
+@dataclass(frozen=True)
+class CallbackSettings:
+    """What the callback view needs besides the store and the app's callback."""
+
+    secret: str | bytes
+    cookie_name: str = BINDING_COOKIE
+    url_guard: UrlGuard | None = None
+
+    @property
+    def clear_cookie(self) -> str:
+        """The ``Set-Cookie`` value that deletes the binding cookie (sent with every answer)."""
+        return clear_binding_cookie(self.cookie_name)
+
+
 def complete_callback(
-    request: Request,
-    store: Store | AsyncStore,
-    *,
-    secret: str | bytes,
-    cookie_name: str = BINDING_COOKIE,
-    url_guard: UrlGuard | None = None,
+    request: Request, store: Store | AsyncStore, settings: CallbackSettings
 ) -> CallbackOutcome:
     """Check the browser binding and complete the flow (synchronous frameworks).
 
     The outcome holds the connected client, or the error response (TS bodies for a missing
     ``state``/``code``, ``403`` for ``access_denied``...). Either way the adapter clears the
-    binding cookie (:func:`clear_binding_cookie`).
+    binding cookie (:attr:`CallbackSettings.clear_cookie`).
     """
-    binding = read_browser_binding(request, secret, cookie_name)
-    return handle_oauth_callback(request, store, browser_binding=binding, url_guard=url_guard)
+    binding = read_browser_binding(request, settings.secret, settings.cookie_name)
+    return handle_oauth_callback(request, store, browser_binding=binding, url_guard=settings.url_guard)
 
 
 async def acomplete_callback(
-    request: Request,
-    store: Store | AsyncStore,
-    *,
-    secret: str | bytes,
-    cookie_name: str = BINDING_COOKIE,
-    url_guard: UrlGuard | None = None,
+    request: Request, store: Store | AsyncStore, settings: CallbackSettings
 ) -> CallbackOutcome:
     """The asynchronous twin of :func:`complete_callback`."""
-    binding = read_browser_binding(request, secret, cookie_name)
-    return await ahandle_oauth_callback(request, store, browser_binding=binding, url_guard=url_guard)
+    binding = read_browser_binding(request, settings.secret, settings.cookie_name)
+    return await ahandle_oauth_callback(request, store, browser_binding=binding, url_guard=settings.url_guard)
