@@ -114,7 +114,7 @@ def create_mcp_router(options: McpOptions | ServerSource, /, **overrides: Any) -
     Takes an :class:`~mcp_tools.options.McpOptions`, or the server and the options' flat names
     as keywords (``verifier=``, ``resource_url=``, ``authorization_servers=``, ...); keywords
     override an options object's fields. Routes: ``<mcp_path>`` (default: the path of
-    ``resource_url``), ``/.well-known/oauth-protected-resource<mcp_path>`` and, with
+    ``resource_url``), ``/.well-known/oauth-protected-resource<path of resource_url>`` and, with
     ``authorization_server_metadata``, ``/.well-known/oauth-authorization-server``. Include it
     with ``app.include_router(router)``, without a ``prefix``.
     """
