@@ -28,6 +28,23 @@ from mcp_tools.server.wsgi import WsgiMcpEndpoint
 if TYPE_CHECKING:
     from mcp_tools.server.wsgi import BridgeResponse
 
+__all__ = [
+    "MCP_METHODS",
+    "McpView",
+    "auth_server_metadata_handler_clerk",
+    "current_token",
+    "get_current_token",
+    "mcp_auth",
+    "mcp_auth_clerk",
+    "metadata_cors_options_handler",
+    "protect_view",
+    "protected_resource_handler",
+    "protected_resource_handler_clerk",
+    "streamable_http_handler",
+    "to_core_request",
+    "to_flask_response",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 _P = ParamSpec("_P")
 View = Callable[..., FlaskResponse]
