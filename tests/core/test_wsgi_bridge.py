@@ -36,8 +36,7 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from werkzeug.serving import make_server
 
-from mcp_tools.server import wsgi_bridge
-from mcp_tools.server.wsgi_bridge import (
+from mcp_tools.server.wsgi import (
     HOP_BY_HOP_HEADERS,
     AsgiBridge,
     BridgeError,
@@ -45,6 +44,7 @@ from mcp_tools.server.wsgi_bridge import (
     UnsupportedServerError,
     build_scope,
     check_wsgi_server,
+    hooks,
     strip_hop_by_hop,
 )
 from tests.core import wsgi_apps
@@ -263,7 +263,7 @@ def test_app_error_before_response_is_a_500_without_internals(
     async def silent(scope: Any, receive: Any, send: Any) -> None:
         await receive()
 
-    with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi_bridge"):
+    with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi"):
         response = bridges(broken).handle(make_environ(body=b"{}"))
         body = read_all(response)
     assert response.status == 500
@@ -484,7 +484,7 @@ def test_two_sequential_bridges_leave_no_threads() -> None:
     baseline = set(threading.enumerate())
     for _ in range(2):
         spans = Lifespans()
-        bridge = AsgiBridge.from_factory(spans.factory)
+        bridge = AsgiBridge(factory=spans.factory)
         bridge.start()
         assert read_all(bridge.handle(make_environ())) == b"hello"
         bridge.shutdown()
@@ -496,9 +496,9 @@ def test_startup_failure_is_503_then_retried(
     bridges: Callable[..., AsgiBridge], caplog: pytest.LogCaptureFixture
 ) -> None:
     spans = Lifespans(fail_first=1)
-    bridge = AsgiBridge.from_factory(spans.factory)
+    bridge = AsgiBridge(factory=spans.factory)
     try:
-        with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi_bridge"):
+        with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi"):
             response = bridge.handle(make_environ())
         assert response.status == 503
         assert b"factory" not in read_all(response)
@@ -509,7 +509,7 @@ def test_startup_failure_is_503_then_retried(
         bridge.shutdown()
 
     with pytest.raises(BridgeStartupError):
-        AsgiBridge.from_factory(Lifespans(fail_first=1).factory).start()
+        AsgiBridge(factory=Lifespans(fail_first=1).factory).start()
 
 
 def test_startup_timeout(caplog: pytest.LogCaptureFixture) -> None:
@@ -536,7 +536,7 @@ def test_startup_timeout(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_a_dead_loop_thread_is_replaced_on_the_next_request(caplog: pytest.LogCaptureFixture) -> None:
     spans = Lifespans()
-    bridge = AsgiBridge.from_factory(spans.factory)
+    bridge = AsgiBridge(factory=spans.factory)
     try:
         bridge.start()
         first = bridge._loop_thread
@@ -545,7 +545,7 @@ def test_a_dead_loop_thread_is_replaced_on_the_next_request(caplog: pytest.LogCa
         first.thread.join(5)
         assert not first.thread.is_alive()
         assert spans.exited == 1  # the lifespan was still exited on the way out
-        with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi_bridge"):
+        with caplog.at_level(logging.ERROR, logger="mcp_tools.server.wsgi"):
             assert read_all(bridge.handle(make_environ())) == b"hello"
         assert "starting a new one" in caplog.text
         assert len(spans.factory_pids) == 2
@@ -578,7 +578,7 @@ def test_shutdown_cancels_in_flight_requests() -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_starts_its_own_loop() -> None:
     spans = Lifespans()
-    bridge = AsgiBridge.from_factory(spans.factory)
+    bridge = AsgiBridge(factory=spans.factory)
     try:
         bridge.start()
         parent_loop = bridge._loop_thread
@@ -645,7 +645,7 @@ def test_check_wsgi_server_matrix(caplog: pytest.LogCaptureFixture) -> None:
         check_wsgi_server(sync_worker, stateful=True, sse=False)
     with pytest.raises(UnsupportedServerError, match="run-once"):
         check_wsgi_server(cgi, stateful=True, sse=True)
-    with caplog.at_level(logging.WARNING, logger="mcp_tools.server.wsgi_bridge"):
+    with caplog.at_level(logging.WARNING, logger="mcp_tools.server.wsgi"):
         check_wsgi_server(sync_worker, stateful=False, sse=True)
         check_wsgi_server({**threaded, "wsgi.multiprocess": True}, stateful=True, sse=True)
     assert "hold its only thread" in caplog.text
@@ -927,11 +927,11 @@ def test_exit_hook_shuts_down_live_bridges(monkeypatch: pytest.MonkeyPatch) -> N
     # Interpreter exit shuts down every live bridge (the atexit hook calls this function).
     # A registry of its own: the real one holds the bridges of other tests' apps (Django's
     # hand-wired /ts/mcp view, say), which must keep working for the rest of the session.
-    monkeypatch.setattr(wsgi_bridge, "_bridges", weakref.WeakSet())
+    monkeypatch.setattr(hooks, "_bridges", weakref.WeakSet())
     bridge = AsgiBridge(hello_app)
-    assert bridge in wsgi_bridge._bridges
+    assert bridge in hooks._bridges
     bridge.start()
-    wsgi_bridge._shutdown_bridges_at_exit()
+    hooks._shutdown_bridges_at_exit()
     assert not bridge.running
 
 

@@ -25,8 +25,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp_tools.http import Headers, Request
 from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools.server.verifiers import JWTVerifier
-from mcp_tools.server.wsgi import WsgiMcpEndpoint
-from mcp_tools.server.wsgi_bridge import AsgiBridge
+from mcp_tools.server.wsgi import AsgiBridge, WsgiMcpEndpoint
 
 from .tokens import ISSUER, RESOURCE, claims, jwks, mint, rsa_key
 
@@ -205,7 +204,7 @@ def test_failures_map_to_the_bridge_statuses(
 def test_pool_exhausted_falls_back_to_the_loop_thread(
     bridge_for: Callable[..., AsgiBridge], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mcp_tools.server import wsgi_bridge
+    from mcp_tools.server.wsgi import inline
 
     threads: list[threading.Thread] = []
 
@@ -214,7 +213,7 @@ def test_pool_exhausted_falls_back_to_the_loop_thread(
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    monkeypatch.setattr(wsgi_bridge, "_MAX_INLINE_LOOPS", 0)
+    monkeypatch.setattr(inline, "_MAX_INLINE_LOOPS", 0)
     assert read_all(bridge_for(app).handle_inline(environ_for())) == b"ok"
     assert threads[0] is not threading.current_thread()
 
@@ -227,7 +226,7 @@ def test_shutdown_closes_the_pooled_loops(bridge_for: Callable[..., AsgiBridge])
 
     bridge = bridge_for(app)
     bridge.handle_inline(environ_for())
-    pooled = list(bridge._inline_idle)
+    pooled = list(bridge._inline._idle)
     assert len(pooled) == 1
     bridge.shutdown()
     assert pooled[0].loop.is_closed()

@@ -1,4 +1,4 @@
-"""Real MCP apps served through :class:`mcp_tools.server.wsgi_bridge.AsgiBridge`, for the bridge tests.
+"""Real MCP apps served through :class:`mcp_tools.server.wsgi.AsgiBridge`, for the bridge tests.
 
 Importable by gunicorn (``tests.core.wsgi_apps:app``); the module-level ``app`` is configured
 from environment variables so a subprocess can pick the transport mode.
@@ -27,7 +27,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.authentication import AuthCredentials
 
-from mcp_tools.server.wsgi_bridge import ASGIApp, AsgiBridge
+from mcp_tools.asgi import ASGIApp
+from mcp_tools.server.wsgi import AsgiBridge
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -125,8 +126,8 @@ class TestWsgiApp:
 
 def make_app(*, stateless: bool, json_response: bool, **options: object) -> TestWsgiApp:
     """A bridge in the fork-safe factory form, behind :class:`TestWsgiApp`."""
-    bridge = AsgiBridge.from_factory(
-        lambda: mcp_factory(stateless=stateless, json_response=json_response),
+    bridge = AsgiBridge(
+        factory=lambda: mcp_factory(stateless=stateless, json_response=json_response),
         stateful=not stateless,
         sse=not json_response,
         **options,  # type: ignore[arg-type]

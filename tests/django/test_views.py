@@ -12,7 +12,7 @@ from django.core.signals import request_started
 from django.test import override_settings
 from starlette.testclient import TestClient
 
-from mcp_tools.server.wsgi_bridge import BridgeResponse
+from mcp_tools.server.wsgi import BridgeResponse
 from mcp_tools_django import conf, views
 from mcp_tools_django.asgi import get_asgi_application
 from mcp_tools_django.conf import DEBUG_RESOURCE_URL, get_resource_server, mcp_settings

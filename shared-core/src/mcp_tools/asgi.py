@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import http
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -14,11 +16,12 @@ __all__ = [
     "BodyTooLarge",
     "Message",
     "Receive",
+    "ResponseCollector",
     "Scope",
     "Send",
     "body_too_large_response",
+    "collect_response",
     "json_error_send",
-    "json_errors",
     "read_body",
     "replay_receive",
     "request_from_scope",
@@ -30,6 +33,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -115,24 +120,14 @@ def _error_document(status: int, original: bytes) -> bytes:
     return json.dumps({"error": code, "error_description": description}).encode()
 
 
-def json_errors(app: ASGIApp) -> ASGIApp:
-    """``app`` with a JSON body on every error answer (status >= 400).
+def json_error_send(send: Send) -> Send:
+    """``send`` with error answers given a JSON body.
 
     The MCP SDK answers a few refusals with an empty or plain-text body (405 and 406 in the
     2026 era, for instance); the endpoint promises ``{"error": ..., "error_description": ...}``
     for every error. Responses that already are JSON pass through untouched, and nothing
     changes for successful ones (streams included).
     """
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        await app(scope, receive, json_error_send(send))
-
-    return wrapped
-
-
-def json_error_send(send: Send) -> Send:
-    """``send`` with error answers given a JSON body: what :func:`json_errors` does to an app,
-    as a wrapper of one ``send`` (no extra coroutine frame around the app)."""
     held: Message | None = None
     original = bytearray()
 
@@ -165,3 +160,93 @@ def json_error_send(send: Send) -> Send:
         await send(message)
 
     return _send
+
+
+class ResponseCollector:
+    """The state machine of one ASGI HTTP response, as the app ``send``s it.
+
+    ``http.response.start`` comes once (its status and Latin-1 decoded headers are kept), then
+    ``http.response.body`` messages until one says ``more_body`` false; body messages after that
+    and other message types (trailers, extensions) are ignored, a body before the start or a
+    second start raises ``RuntimeError``. ``on_start()`` runs once the headers are known and
+    ``on_body(chunk, end)`` for each body message (``end`` on the last), so callers decide
+    whether to buffer or stream. Pass :meth:`send` to the app.
+    """
+
+    __slots__ = ("complete", "headers", "on_body", "on_start", "status")
+
+    def __init__(
+        self,
+        on_body: Callable[[bytes, bool], Awaitable[None]],
+        on_start: Callable[[], object] | None = None,
+    ) -> None:
+        self.on_body = on_body
+        self.on_start = on_start
+        self.status: int | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.complete = False
+
+    async def send(self, message: Message) -> None:
+        """The ``send`` callable for the app."""
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self.status is None:
+                raise RuntimeError("ASGI app sent a response body before http.response.start")
+            if self.complete:
+                return
+            end = not message.get("more_body", False)
+            self.complete = end
+            await self.on_body(bytes(message.get("body", b"")), end)
+        elif kind == "http.response.start":
+            if self.status is not None:
+                raise RuntimeError("ASGI app sent http.response.start twice")
+            self.headers = [
+                (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                for k, v in message.get("headers", ())
+            ]
+            self.status = int(message["status"])
+            if self.on_start is not None:
+                self.on_start()
+
+
+async def collect_response(
+    app: ASGIApp, scope: Scope, body: bytes, timeout: float | None = None
+) -> tuple[int, list[tuple[str, str]], bytes] | BaseException | None:
+    """Run ``app`` for one request with ``body`` and buffer its whole response.
+
+    Returns ``(status, headers, body)``, the exception the app raised before starting its
+    response (``TimeoutError`` after ``timeout`` seconds), or ``None`` when it returned without
+    starting one. A failure after the start is logged and the response kept as it stands.
+    """
+    chunks: list[bytes] = []
+    done = asyncio.Event()
+    pending: bytes | None = body
+
+    async def receive() -> Message:
+        nonlocal pending
+        if pending is not None:
+            message = {"type": "http.request", "body": pending, "more_body": False}
+            pending = None
+            return message
+        await done.wait()  # ASGI: once the response is complete, receive() reports a disconnect
+        return {"type": "http.disconnect"}
+
+    async def keep(chunk: bytes, end: bool) -> None:
+        if chunk:
+            chunks.append(chunk)
+        if end:
+            done.set()
+
+    response = ResponseCollector(keep)
+    try:
+        if timeout is None:
+            await app(scope, receive, response.send)
+        else:
+            await asyncio.wait_for(app(scope, receive, response.send), timeout)
+    except Exception as exc:
+        if response.status is None:
+            return exc
+        logger.error("the ASGI application failed after starting its response", exc_info=exc)
+    if response.status is None:
+        return None
+    return response.status, response.headers, b"".join(chunks)

@@ -27,11 +27,10 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from mcp_tools.asgi import Message
+from mcp_tools.asgi import Message, ResponseCollector
 from mcp_tools.http import Headers, Request, Response, json_response
 from mcp_tools.server.endpoint import McpEndpoint
-from mcp_tools.server.wsgi import WsgiMcpEndpoint
-from mcp_tools.server.wsgi_bridge import BridgeResponse
+from mcp_tools.server.wsgi import BridgeResponse, WsgiMcpEndpoint
 from mcp_tools_django.conf import get_resource_server, get_wsgi_endpoint, host_allowed
 
 __all__ = [
@@ -159,7 +158,15 @@ async def _serve_asgi(request: ASGIRequest, endpoint: McpEndpoint) -> HttpRespon
     # read(), not .body: DATA_UPLOAD_MAX_MEMORY_SIZE must not cap MCP bodies (the endpoint's
     # own limit answers 413)
     body: bytes | None = request.read(endpoint.max_request_body_size + 1)
-    sender, receiver = anyio.create_memory_object_stream[Message](16)
+    sender, receiver = anyio.create_memory_object_stream[bytes](16)
+    started = anyio.Event()
+
+    async def relay(chunk: bytes, end: bool) -> None:
+        await sender.send(chunk)
+        if end:  # the response is complete: the stream ends, whatever the endpoint does next
+            sender.close()
+
+    response = ResponseCollector(relay, started.set)
 
     async def receive() -> Message:
         nonlocal body
@@ -170,14 +177,17 @@ async def _serve_asgi(request: ASGIRequest, endpoint: McpEndpoint) -> HttpRespon
         raise AssertionError("unreachable")
 
     async def run() -> None:
-        async with sender:
-            await endpoint(dict(request.scope), receive, sender.send)
+        try:
+            async with sender:
+                await endpoint(dict(request.scope), receive, response.send)
+        finally:
+            started.set()
 
     runner = asyncio.ensure_future(run())
-    try:
-        start = await receiver.receive()
-    except anyio.EndOfStream:
+    await started.wait()
+    if response.status is None:  # the endpoint ended without starting a response
         receiver.close()
+        await asyncio.wait([runner])
         if not runner.cancelled() and runner.exception() is not None:
             logger.error("the MCP endpoint failed before its response", exc_info=runner.exception())
         return to_django_response(json_response({"error": "internal_error"}, status=500))
@@ -185,19 +195,15 @@ async def _serve_asgi(request: ASGIRequest, endpoint: McpEndpoint) -> HttpRespon
     async def chunks() -> AsyncIterator[bytes]:
         try:
             async with receiver:
-                async for message in receiver:
-                    if message["type"] == "http.response.body":
-                        yield bytes(message.get("body", b""))
-                        if not message.get("more_body", False):
-                            break
+                async for chunk in receiver:
+                    yield chunk
         finally:
             if not runner.done():  # the client went away: stop the endpoint
                 runner.cancel()
 
-    native = StreamingHttpResponse(chunks(), status=int(start["status"]))
+    native = StreamingHttpResponse(chunks(), status=response.status)
     del native["Content-Type"]
-    for raw_name, raw_value in start.get("headers", []):
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+    for name, value in response.headers:
         native[name] = f"{native[name]}, {value}" if native.has_header(name) else value
     return native
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application as get_django_wsgi_application
 
-from mcp_tools.server.wsgi_bridge import status_line
+from mcp_tools.server.wsgi import status_line
 from mcp_tools_django.conf import get_resource_server, get_wsgi_endpoint, host_allowed
 from mcp_tools_django.views import host_refused
 

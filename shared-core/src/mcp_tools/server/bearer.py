@@ -281,7 +281,7 @@ class BearerGuard:
         # Our verifiers answer a token seen before from their cache without a coroutine or a
         # generator; a token that parsed as an RFC 6750 b64token is already plausible.
         self._cached: Callable[[str], AccessToken | None] | None = (
-            verifier._cached if isinstance(verifier, McpTokenVerifier) else None
+            verifier.cached_token if isinstance(verifier, McpTokenVerifier) else None
         )
         self.resource_url = resource_url
         self.resource_metadata_url = resource_metadata_url or protected_resource_metadata_url(resource_url)

@@ -12,8 +12,8 @@ with what a protected resource needs before a request reaches the SDK:
    them (a session id never authenticates: every request is verified).
 
 It is an ASGI application (FastAPI and Django under ASGI route to it directly); WSGI adapters
-call :meth:`McpEndpoint.authorize_sync` in the framework and serve :attr:`McpEndpoint.inner_app`
-through :mod:`mcp_tools.server.wsgi_bridge`.
+call :meth:`McpEndpoint.authorize_sync` in the framework and serve :attr:`McpEndpoint.authorized_app`
+through :mod:`mcp_tools.server.wsgi`.
 
 The session manager can be started once per instance (an SDK rule), so :meth:`McpEndpoint.run`
 builds a fresh one each time it is entered: two test clients in a row work.
@@ -22,7 +22,6 @@ builds a fresh one each time it is entered: two test clients in a row work.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -42,6 +41,7 @@ from mcp.server.streamable_http_manager import (
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+from mcp_tools._compat import get_tool, lowlevel_server
 from mcp_tools.asgi import (
     ASGIApp,
     BodyTooLarge,
@@ -60,11 +60,11 @@ from mcp_tools.http import Request, Response, json_response
 from mcp_tools.options import DEFAULT_MAX_BODY
 from mcp_tools.server.bearer import AuthResult, BearerGuard
 from mcp_tools.server.origin import HostOriginPolicy
+from mcp_tools.server.rpc import peek_rpc
 from mcp_tools.server.scopes import scopes_for_request
 
-__all__ = ["MCP_CORS_ALLOW_HEADERS", "McpEndpoint", "ServerSource", "resolve_lowlevel_server"]
+__all__ = ["MCP_CORS_ALLOW_HEADERS", "McpEndpoint", "ServerSource"]
 
-ServerLike: TypeAlias = "MCPServer[Any] | Server[Any]"
 ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
 
 ALLOWED_METHODS = ("GET", "POST", "DELETE")
@@ -91,17 +91,7 @@ def _resolve_server(source: ServerSource) -> MCPServer[Any] | Server[Any]:
 
 
 def _lowlevel(server: MCPServer[Any] | Server[Any]) -> Server[Any]:
-    if isinstance(server, MCPServer):
-        # MCPServer keeps its low-level server private; the SDK's own streamable_http_app()
-        # reads the same attribute. Pinned by mcp>=2.3,<3.
-        lowlevel: Server[Any] = server._lowlevel_server
-        return lowlevel
-    return server
-
-
-def resolve_lowlevel_server(source: ServerSource) -> Server[Any]:
-    """The low-level SDK ``Server`` behind ``source`` (an ``MCPServer``, a ``Server`` or a factory)."""
-    return _lowlevel(_resolve_server(source))
+    return lowlevel_server(server) if isinstance(server, MCPServer) else server
 
 
 class McpEndpoint:
@@ -152,10 +142,6 @@ class McpEndpoint:
         self._running_server: MCPServer[Any] | Server[Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def create_session_manager(self) -> StreamableHTTPSessionManager:
-        """A fresh SDK session manager (each can be run once)."""
-        return self._session_manager_for(_resolve_server(self.server_source))
 
     def _session_manager_for(self, server: MCPServer[Any] | Server[Any]) -> StreamableHTTPSessionManager:
         return StreamableHTTPSessionManager(
@@ -224,8 +210,12 @@ class McpEndpoint:
 
     # -- framework-neutral checks ------------------------------------------------------------
 
-    def precheck(self, request: Request) -> Response | None:
-        """Origin/Host, method and size checks that need no token. ``None`` means proceed."""
+    def precheck(self, request: Request, *, body_checked: bool = False) -> Response | None:
+        """Origin/Host, method and size checks that need no token. ``None`` means proceed.
+
+        ``body_checked``: the caller read the body under ``max_request_body_size`` already (the
+        endpoint's ASGI and WSGI readers do), so its size is not checked a second time.
+        """
         refused = self.policy.check(request)
         if refused is not None:
             return refused
@@ -248,27 +238,28 @@ class McpEndpoint:
                 status=405,
                 headers={"Allow": "POST, DELETE, OPTIONS"},
             )
-        if len(request.body) > self.max_request_body_size:
+        if not body_checked and len(request.body) > self.max_request_body_size:
             return body_too_large_response(self.max_request_body_size)
         return None
 
     def required_scopes(self, request: Request) -> list[str]:
         """Every scope this request needs: the endpoint's own plus those of the tools it calls."""
         needed = dict.fromkeys(self.guard.required_scopes)
-        for scope in scopes_for_request(request.body, self.tool_scopes, request.headers):
+        for scope in scopes_for_request(request, self.tool_scopes):
             needed[scope] = None
         return list(needed)
 
-    def authorize_sync(self, request: Request) -> AuthResult:
-        """All checks for ``request`` from synchronous code (Flask, Django under WSGI)."""
-        refused = self.precheck(request)
+    def authorize_sync(self, request: Request, *, body_checked: bool = False) -> AuthResult:
+        """All checks for ``request`` from synchronous code (Flask, Django under WSGI);
+        ``body_checked`` as for :meth:`precheck`."""
+        refused = self.precheck(request, body_checked=body_checked)
         if refused is not None:
             return AuthResult(token=None, response=refused)
         return self.guard.authenticate_sync(request, required_scopes=self.required_scopes(request))
 
-    async def authorize(self, request: Request) -> AuthResult:
-        """All checks for ``request`` from asynchronous code."""
-        refused = self.precheck(request)
+    async def authorize(self, request: Request, *, body_checked: bool = False) -> AuthResult:
+        """All checks for ``request`` from asynchronous code; ``body_checked`` as for :meth:`precheck`."""
+        refused = self.precheck(request, body_checked=body_checked)
         if refused is not None:
             return AuthResult(token=None, response=refused)
         return await self.guard.authenticate(request, required_scopes=self.required_scopes(request))
@@ -295,22 +286,14 @@ class McpEndpoint:
         version = request.headers.get("mcp-protocol-version")
         if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS:
             return False
-        if server._lowlevel_server.lifespan is not default_lifespan:
+        if lowlevel_server(server).lifespan is not default_lifespan:
             return False
-        try:
-            message = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return False
-        if not isinstance(message, dict):
-            return False
-        method = message.get("method")
-        if method in _LOOP_FREE_METHODS:
+        rpc = peek_rpc(request)  # the body as the scope check already parsed it
+        if rpc.method in _LOOP_FREE_METHODS:
             return True
-        params = message.get("params")
-        if method != "tools/call" or not isinstance(params, dict) or not isinstance(params.get("name"), str):
+        if rpc.method != "tools/call" or rpc.tool is None:
             return False
-        # The tool registry is private in MCPServer (pinned by mcp>=2.3,<3).
-        tool = server._tool_manager.get_tool(params["name"])
+        tool = get_tool(server, rpc.tool)
         return tool is not None and not tool.is_async and not tool.resolved_params
 
     @staticmethod
@@ -351,7 +334,7 @@ class McpEndpoint:
             await send_response(send, body_too_large_response(self.max_request_body_size))
             return
         request = request_from_scope(scope, body)
-        result = await self.authorize(request)
+        result = await self.authorize(request, body_checked=True)
         if result.response is not None:
             result.response.headers.extend(self.cors_headers(request))
             await send_response(send, result.response)
@@ -380,7 +363,7 @@ def _sdk_app(handle: ASGIApp) -> ASGIApp:
     """The SDK's transport ``handle`` behind the checks, as one ASGI app (one coroutine frame).
 
     With ``handle = manager.asgi_app`` it does what
-    ``json_errors(AuthContextMiddleware(StreamableHTTPASGIApp(manager)))`` does:
+    ``AuthContextMiddleware(StreamableHTTPASGIApp(manager))`` does, with :func:`json_error_send`:
     ``scope["user"]`` becomes the SDK's auth context (``get_access_token()`` in tools) and
     error answers get a JSON body. Every suspension of a request (a tool running in a worker
     thread, say) resumes through each frame of the chain, so the chain is kept short.

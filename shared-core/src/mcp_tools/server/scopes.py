@@ -20,14 +20,15 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+
+from mcp_tools.http import Request
+from mcp_tools.server.rpc import peek_rpc
 
 __all__ = ["InsufficientScopeError", "ToolScopes", "scopes_for_request"]
 
@@ -105,32 +106,19 @@ class ToolScopes(Mapping[str, tuple[str, ...]]):
         return len(self._scopes)
 
 
-def _tool_names(message: Any) -> Iterator[str]:
-    if isinstance(message, list):
-        for item in message:
-            yield from _tool_names(item)
-    elif isinstance(message, dict) and message.get("method") == "tools/call":
-        params = message.get("params")
-        if isinstance(params, dict) and isinstance(params.get("name"), str):
-            yield params["name"]
+def scopes_for_request(request: Request, tool_scopes: Mapping[str, Iterable[str]]) -> list[str]:
+    """The extra scopes ``request`` needs for the tools it calls, in a stable order.
 
-
-def scopes_for_request(
-    body: bytes, tool_scopes: Mapping[str, Iterable[str]], headers: Mapping[str, str] | None = None
-) -> list[str]:
-    """The extra scopes a JSON-RPC request body needs (tools it calls), in a stable order.
-
-    Unparseable bodies need nothing extra here; the SDK answers them with a JSON-RPC error
-    after authentication. The 2026-07-28 ``Mcp-Method``/``Mcp-Name`` headers are honoured
-    too, so a header naming a protected tool cannot dodge the check.
+    The tools come from the body (:func:`~mcp_tools.server.rpc.peek_rpc`, parsed once per
+    request); unparseable bodies need nothing extra here, the SDK answers them with a JSON-RPC
+    error after authentication. The 2026-07-28 ``Mcp-Method``/``Mcp-Name`` headers are
+    honoured too, so a header naming a protected tool cannot dodge the check.
     """
     if not tool_scopes:
         return []
-    names: list[str] = []
-    if body:
-        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
-            names.extend(_tool_names(json.loads(body)))
-    if headers is not None and headers.get("mcp-method") == "tools/call":
+    names = list(peek_rpc(request).tools)
+    headers = request.headers
+    if headers.get("mcp-method") == "tools/call":
         header_name = headers.get("mcp-name")
         if header_name:
             names.append(header_name)

@@ -137,11 +137,13 @@ class McpTokenVerifier(ABC):
         for a bad token and raise :class:`TokenVerificationUnavailable` for outages.
         """
 
-    def _cached(self, token: str) -> AccessToken | None:
-        """A result known without running the flow (a cache hit), else ``None``.
+    def cached_token(self, token: str) -> AccessToken | None:
+        """The result for ``token`` if it is known without running the flow (a cache hit), else ``None``.
 
-        Checked before :meth:`_verify_flow` on every call; verifiers with a result cache
-        override it so a repeat token costs a dictionary lookup, not a generator run.
+        A public hook: checked before :meth:`_verify_flow` on every call, and by
+        :class:`~mcp_tools.server.bearer.BearerGuard` before it verifies at all. Verifiers with
+        a result cache override it so a repeat token costs a dictionary lookup, not a generator
+        run. It is called only with plausible tokens and must never block or raise.
         """
         return None
 
@@ -166,7 +168,7 @@ class McpTokenVerifier(ABC):
         """
         if not plausible_token(token):
             return None
-        hit = self._cached(token)
+        hit = self.cached_token(token)
         if hit is not None:
             return hit
         done, value = self._start(token)
@@ -186,7 +188,7 @@ class McpTokenVerifier(ABC):
         """
         if not plausible_token(token):
             return None
-        hit = self._cached(token)
+        hit = self.cached_token(token)
         if hit is not None:
             return hit
         done, value = self._start(token)

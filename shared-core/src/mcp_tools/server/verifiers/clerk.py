@@ -172,7 +172,7 @@ class ClerkTokenVerifier(McpTokenVerifier):
     def issuer(self) -> str | None:
         return self._issuer
 
-    def _cached(self, token: str) -> AccessToken | None:
+    def cached_token(self, token: str) -> AccessToken | None:
         if token.startswith(_OPAQUE_PREFIX):
             return self._cache.get(token) if self._cache_ttl > 0 else None
         return self._jwt.cached(token) if token.count(".") == 2 else None

@@ -118,7 +118,7 @@ class IntrospectionVerifier(McpTokenVerifier):
             form["client_secret"] = self._client_secret
         return OutboundRequest("POST", self._endpoint, headers=headers, data=form, timeout=self._timeout)
 
-    def _cached(self, token: str) -> AccessToken | None:
+    def cached_token(self, token: str) -> AccessToken | None:
         return self._cache.get(token) if self._cache_ttl > 0 else None
 
     def _verify_flow(self, token: str) -> Flow[AccessToken | None]:

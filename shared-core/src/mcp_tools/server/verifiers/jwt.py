@@ -435,7 +435,7 @@ class JWTVerifier(McpTokenVerifier):
         """How many JWKS fetches were attempted (for monitoring and tests)."""
         return self._core.keys.fetch_count
 
-    def _cached(self, token: str) -> AccessToken | None:
+    def cached_token(self, token: str) -> AccessToken | None:
         return self._core.cached(token)
 
     def _verify_flow(self, token: str) -> Flow[AccessToken | None]:

@@ -2,88 +2,37 @@
 
 :class:`WsgiMcpEndpoint` authenticates in the calling worker thread (the synchronous
 verifier, no event loop involved), then hands the request, with the verified identity, to
-the SDK's ASGI endpoint through :class:`~mcp_tools.server.wsgi_bridge.AsgiBridge`.
+the SDK's ASGI endpoint through :class:`~mcp_tools.server.wsgi.AsgiBridge`.
 
 Two ways to put it in front of clients:
 
 * as a WSGI application of its own (:meth:`WsgiMcpEndpoint.__call__`), usually through
   :class:`WsgiMcpDispatcher`, which routes the MCP path to it before the framework builds
   its request, runs its middleware and resolves its URLs (the fast path, the adapters'
-  default);
-* from a native view: the adapter calls :meth:`WsgiMcpEndpoint.handle` and turns the result
-  into a native response (streaming the body when it is a
-  :class:`~mcp_tools.server.wsgi_bridge.BridgeResponse`).
+  default); the request is described once: the ASGI scope from the environ, the core request
+  from the scope, the body read and bounded once;
+* from a native view: the adapter calls :meth:`WsgiMcpEndpoint.handle` with the core request
+  it built and turns the result into a native response (streaming the body when it is a
+  :class:`~mcp_tools.server.wsgi.BridgeResponse`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from mcp_tools.asgi import Receive, Scope, Send, body_too_large_response
-from mcp_tools.http import Headers, Request, Response, json_response
+from mcp_tools.asgi import Receive, Scope, Send, body_too_large_response, request_from_scope
+from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.endpoint import McpEndpoint
-from mcp_tools.server.wsgi_bridge import (
-    AsgiBridge,
-    BridgeResponse,
-    InvalidBody,
-    UnsupportedServerError,
-    environ_headers,
-    read_wsgi_body,
-    status_line,
-    strip_hop_by_hop,
-)
+from mcp_tools.server.wsgi.bridge import AsgiBridge
+from mcp_tools.server.wsgi.environ import InvalidBody, build_scope, read_wsgi_body
+from mcp_tools.server.wsgi.errors import UnsupportedServerError, unsupported_server_response
+from mcp_tools.server.wsgi.response import BridgeResponse, status_line, strip_hop_by_hop
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["WsgiMcpDispatcher", "WsgiMcpEndpoint", "request_from_environ", "unsupported_server_response"]
-
-logger = logging.getLogger(__name__)
-
-_PATH_SAFE = "/:@!$&'()*+,;=~-._"
-
-
-def request_from_environ(environ: WSGIEnvironment, body: bytes = b"") -> Request:
-    """A core :class:`~mcp_tools.http.Request` straight from a WSGI ``environ`` (no framework).
-
-    Header names are lower-cased; the URL is rebuilt from ``wsgi.url_scheme``, ``Host`` (or
-    ``SERVER_NAME``/``SERVER_PORT``), ``SCRIPT_NAME``, ``PATH_INFO`` and ``QUERY_STRING`` as
-    PEP 3333 describes.
-    """
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        host = environ.get("SERVER_NAME", "localhost")
-        port = str(environ.get("SERVER_PORT", ""))
-        if port and port != ("443" if scheme == "https" else "80"):
-            host = f"{host}:{port}"
-    raw_path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
-    # PEP 3333: the path arrives as latin-1 decoded bytes; re-encode and percent-quote them.
-    path = quote(raw_path.encode("latin-1", "replace"), safe=_PATH_SAFE)
-    query = environ.get("QUERY_STRING", "")
-    url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
-    return Request(
-        method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
-        url=url,
-        headers=Headers(environ_headers(environ)),
-        body=body,
-    )
-
-
-def unsupported_server_response(exc: UnsupportedServerError) -> Response:
-    """The 500 for a WSGI server that cannot serve the configured transport (details go to the log)."""
-    logger.error("mcp-tools cannot serve this request: %s", exc)
-    return json_response(
-        {
-            "error": "unsupported_server",
-            "error_description": "this WSGI server cannot serve the configured MCP transport; "
-            "see the server log",
-        },
-        status=500,
-    )
+__all__ = ["WsgiMcpDispatcher", "WsgiMcpEndpoint"]
 
 
 class WsgiMcpEndpoint:
@@ -91,7 +40,8 @@ class WsgiMcpEndpoint:
 
     The bridge's event-loop thread starts on the first authenticated request (or
     :meth:`start`), is rebuilt after ``fork()``, and stops at interpreter exit or
-    :meth:`shutdown`.
+    :meth:`shutdown`. With ``inline``, requests for which ``endpoint.loop_free()`` holds run
+    on the worker thread's own event loop (no hop; see ``AsgiBridge.handle_inline``).
     """
 
     def __init__(
@@ -103,11 +53,9 @@ class WsgiMcpEndpoint:
         inline: bool = True,
     ) -> None:
         self.endpoint = endpoint
-        #: Serve requests for which ``endpoint.loop_free()`` holds on the worker thread's own
-        #: event loop (no hop to the bridge's loop thread); see ``AsgiBridge.handle_inline``.
         self.inline = inline
-        self.bridge = AsgiBridge.from_factory(
-            self._factory,
+        self.bridge = AsgiBridge(
+            factory=self._factory,
             startup_timeout=startup_timeout,
             response_timeout=response_timeout,
             max_body_size=endpoint.max_request_body_size,
@@ -119,7 +67,7 @@ class WsgiMcpEndpoint:
         endpoint = self.endpoint
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            # handle() serves only requests authorize_sync admitted (body bounded, read whole)
+            # only requests authorize_sync admitted arrive here (body bounded, read whole)
             await endpoint.authorized_app(scope, receive, send)
 
         return app, endpoint.run()
@@ -131,32 +79,46 @@ class WsgiMcpEndpoint:
         :class:`BridgeResponse` from the SDK otherwise; both carry CORS headers for an
         allowed browser ``Origin``.
         """
-        result = self.endpoint.authorize_sync(request)
-        cors = self.endpoint.cors_headers(request)
+        return self._serve(environ, request, None)
+
+    def serve(self, environ: WSGIEnvironment) -> Response | BridgeResponse:
+        """Describe the request from ``environ`` (scope, then core request; body read and
+        bounded) and serve it as :meth:`handle` does."""
+        scope = build_scope(environ)
+        limit = self.endpoint.max_request_body_size
+        try:
+            body = read_wsgi_body(environ, limit)
+        except InvalidBody as exc:
+            if exc.status == 413:
+                return body_too_large_response(limit)
+            return json_response({"error": "invalid_request", "error_description": str(exc)}, status=400)
+        try:
+            return self._serve(environ, request_from_scope(scope, body), scope)
+        except UnsupportedServerError as exc:
+            return unsupported_server_response(exc)
+
+    def _serve(
+        self, environ: WSGIEnvironment, request: Request, scope: Scope | None
+    ) -> Response | BridgeResponse:
+        endpoint = self.endpoint
+        # A scope built here came with a body read under the limit: no second size check.
+        result = endpoint.authorize_sync(request, body_checked=scope is not None)
+        cors = endpoint.cors_headers(request)
         if result.response is not None:
             result.response.headers.extend(cors)
             return result.response
         assert result.token is not None
-        identity = self.endpoint.identity_scope(result.token)
-        if self.inline and self.bridge.running and self.endpoint.loop_free(request):
-            bridged = self.bridge.handle_inline(environ, body=request.body, extra_scope=identity)
+        identity = endpoint.identity_scope(result.token)
+        if scope is None:
+            scope = build_scope(environ, identity)
         else:
-            bridged = self.bridge.handle(environ, body=request.body, extra_scope=identity)
+            scope.update(identity)
+        if self.inline and self.bridge.running and endpoint.loop_free(request):
+            bridged = self.bridge.handle_inline(environ, body=request.body, scope=scope)
+        else:
+            bridged = self.bridge.handle(environ, body=request.body, scope=scope)
         bridged.headers.extend(cors)
         return bridged
-
-    def serve(self, environ: WSGIEnvironment) -> Response | BridgeResponse:
-        """Read the body (bounded), build the core request from ``environ`` and :meth:`handle` it."""
-        try:
-            body = read_wsgi_body(environ, self.endpoint.max_request_body_size)
-        except InvalidBody as exc:
-            if exc.status == 413:
-                return body_too_large_response(self.endpoint.max_request_body_size)
-            return json_response({"error": "invalid_request", "error_description": str(exc)}, status=400)
-        try:
-            return self.handle(environ, request_from_environ(environ, body))
-        except UnsupportedServerError as exc:
-            return unsupported_server_response(exc)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve the MCP endpoint as a WSGI application (mount it at the MCP path)."""
