@@ -113,3 +113,10 @@ def settings_table() -> str:
 def test_docs_settings_table_lists_every_option() -> None:
     table = settings_table()
     assert table in DOCS.read_text(), f"docs/flask.md should hold this table:\n{table}"
+
+
+def test_errors_name_the_argument_when_one_was_given() -> None:
+    app = Flask(__name__)
+    app.config.update(as_app_config(sample_values()))
+    with pytest.raises(ConfigurationError, match=r"McpTools\(tool_scopes=...\) is invalid"):
+        McpTools(app, tool_scopes="tests.contract.options:RESOURCE")

@@ -77,7 +77,12 @@ class McpTools:
     def options_for(self, app: Flask) -> McpOptions:
         """The effective options for ``app`` (arguments > ``app.config`` > defaults), validated."""
         values = {name: self.setting(app, name) for name in flat_fields()}
-        return McpOptions.from_values(values, describe=lambda n: f"app.config[{config_key(n)!r}]")
+
+        def describe(name: str) -> str:  # as the user spelled it, for error messages
+            given = self.overrides.get(name) is not None
+            return f"McpTools({name}=...)" if given else f"app.config[{config_key(name)!r}]"
+
+        return McpOptions.from_values(values, describe=describe)
 
     def init_app(self, app: Flask) -> None:
         """Register the MCP blueprint (and the ``flask mcp-tools`` commands) on ``app``."""
