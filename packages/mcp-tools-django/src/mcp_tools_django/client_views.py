@@ -26,15 +26,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from mcp_tools.client import McpClient, authorization_redirect
-from mcp_tools.client.views import (
-    CallbackOptions,
-    CallbackSettings,
-    ConnectOptions,
-    ConnectSettings,
-    RedirectOptions,
-    complete_callback,
-    connect_view,
-)
+from mcp_tools.client import views as core
 from mcp_tools.stores import AsyncStore, Store
 from mcp_tools_django.views import to_core_request, to_django_response
 
@@ -43,21 +35,21 @@ __all__ = ["complete_oauth_handler", "connect_handler", "redirect_to_authorizati
 View = Callable[[HttpRequest], HttpResponseBase]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> HttpResponseBase:
+def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> HttpResponseBase:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie."""
     return to_django_response(authorization_redirect(client, **options))
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> View:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> View:
     """A ``GET`` view that starts connecting to the MCP URL in the ``mcp_endpoint`` query
     parameter and redirects to consent (see :func:`mcp_tools.client.views.connect_view` and
     :class:`~mcp_tools.client.views.ConnectOptions`). Authenticate your users before this view
     (e.g. ``login_required``)."""
-    settings = ConnectSettings.of(options)
+    settings = core.ConnectSettings.of(options)
 
     @require_GET
     def view(request: HttpRequest) -> HttpResponseBase:
-        return to_django_response(connect_view(to_core_request(request), store, settings))
+        return to_django_response(core.connect_view(to_core_request(request), store, settings))
 
     return view
 
@@ -65,20 +57,17 @@ def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]
 def complete_oauth_handler(
     store: Store | AsyncStore,
     callback: Callable[[McpClient, HttpRequest], HttpResponseBase],
-    **options: Unpack[CallbackOptions],
+    **options: Unpack[core.CallbackOptions],
 ) -> View:
-    """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``).
-
-    ``400 {"error": "State missing"}`` / ``{"error": "Authorization code missing"}`` as the
-    TypeScript handler, ``403`` for ``error=access_denied``, ``400`` for an unknown, replayed or
-    cross-browser ``state`` or a wrong ``iss``, ``502``/``504`` when the authorization server
-    fails; otherwise ``callback(client, request)``. The binding cookie is cleared either way.
+    """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``): calls
+    ``callback(client, request)`` with the connected client and the ``HttpRequest``, or answers the
+    error as :func:`mcp_tools.client.views.complete_callback` lists; the cookie is cleared either way.
     """
-    settings = CallbackSettings(**options)
+    settings = core.CallbackSettings(**options)
 
     @require_GET
     def view(request: HttpRequest) -> HttpResponseBase:
-        outcome = complete_callback(to_core_request(request), store, settings)
+        outcome = core.complete_callback(to_core_request(request), store, settings)
         if outcome.client is not None:
             response = callback(outcome.client, request)
         else:

@@ -28,15 +28,7 @@ from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
 
 from mcp_tools.client import McpClient, authorization_redirect
-from mcp_tools.client.views import (
-    CallbackOptions,
-    CallbackSettings,
-    ConnectOptions,
-    ConnectSettings,
-    RedirectOptions,
-    acomplete_callback,
-    aconnect_view,
-)
+from mcp_tools.client import views as core
 from mcp_tools.stores import AsyncStore, Store
 
 from .router import to_core_request, to_fastapi_response
@@ -47,7 +39,7 @@ Handler = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 Callback = Callable[[McpClient, FastAPIRequest], "FastAPIResponse | Awaitable[FastAPIResponse]"]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> FastAPIResponse:
+def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> FastAPIResponse:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie.
 
     Use it after :func:`~mcp_tools.client.acreate_dynamically_registered_mcp_client` (or
@@ -57,20 +49,18 @@ def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptio
 
 
 def complete_oauth_handler(
-    store: Store | AsyncStore, callback: Callback, **options: Unpack[CallbackOptions]
+    store: Store | AsyncStore, callback: Callback, **options: Unpack[core.CallbackOptions]
 ) -> Handler:
-    """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``).
+    """The OAuth callback route (TS ``completeOAuthHandler(store, callback)``).
 
-    Answers ``400 {"error": "State missing"}`` / ``400 {"error": "Authorization code missing"}``
-    as the TypeScript handler does (state checked first), ``403`` for ``error=access_denied``,
-    ``400`` for an unknown, replayed or cross-browser ``state`` or a wrong ``iss``, and ``502``/
-    ``504`` when the authorization server fails; otherwise returns ``callback(client, request)``
-    (sync or async). The binding cookie is cleared either way.
+    Returns ``callback(client, request)`` (a plain or async function) once the flow completed;
+    otherwise the JSON error of :func:`mcp_tools.client.views.acomplete_callback`. Either way the
+    response clears the binding cookie.
     """
-    settings = CallbackSettings(**options)
+    settings = core.CallbackSettings(**options)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        outcome = await acomplete_callback(await to_core_request(request), store, settings)
+        outcome = await core.acomplete_callback(await to_core_request(request), store, settings)
         if outcome.client is None:
             response = to_fastapi_response(outcome.error)
         else:
@@ -82,7 +72,7 @@ def complete_oauth_handler(
     return handler
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> Handler:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> Handler:
     """A view that starts connecting to the MCP URL in the ``mcp_endpoint`` query parameter.
 
     It runs discovery and registration and redirects the browser to consent (setting the binding
@@ -92,9 +82,9 @@ def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]
     ``options``: :class:`mcp_tools.client.views.ConnectOptions` (``oauth_scopes``,
     ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
     """
-    settings = ConnectSettings.of(options)
+    settings = core.ConnectSettings.of(options)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        return to_fastapi_response(await aconnect_view(await to_core_request(request), store, settings))
+        return to_fastapi_response(await core.aconnect_view(await to_core_request(request), store, settings))
 
     return handler

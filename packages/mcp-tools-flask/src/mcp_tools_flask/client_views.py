@@ -28,34 +28,26 @@ from flask import make_response, request
 from flask.typing import ResponseReturnValue
 
 from mcp_tools.client import McpClient, authorization_redirect
-from mcp_tools.client.views import (
-    CallbackOptions,
-    CallbackSettings,
-    ConnectOptions,
-    ConnectSettings,
-    RedirectOptions,
-    complete_callback,
-    connect_view,
-)
+from mcp_tools.client import views as core
 from mcp_tools.stores import AsyncStore, Store
 from mcp_tools_flask.views import View, _named, to_core_request, to_flask_response
 
 __all__ = ["complete_oauth_handler", "connect_handler", "redirect_to_authorization"]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> FlaskResponse:
+def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> FlaskResponse:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie."""
     return to_flask_response(authorization_redirect(client, **options))
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> View:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> View:
     """A ``GET`` view that starts connecting to the MCP URL in the ``mcp_endpoint`` query
     parameter and redirects to consent (see :func:`mcp_tools.client.views.connect_view` and
     :class:`~mcp_tools.client.views.ConnectOptions`). Authenticate your users before this view."""
-    settings = ConnectSettings.of(options)
+    settings = core.ConnectSettings.of(options)
 
     def view(**_: Any) -> FlaskResponse:
-        return to_flask_response(connect_view(to_core_request(include_body=False), store, settings))
+        return to_flask_response(core.connect_view(to_core_request(include_body=False), store, settings))
 
     return _named(view, "mcp_connect", ("GET",))
 
@@ -63,20 +55,18 @@ def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]
 def complete_oauth_handler(
     store: Store | AsyncStore,
     callback: Callable[[McpClient, FlaskRequest], ResponseReturnValue],
-    **options: Unpack[CallbackOptions],
+    **options: Unpack[core.CallbackOptions],
 ) -> View:
-    """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``).
+    """The OAuth callback view (TS ``completeOAuthHandler``).
 
-    ``400 {"error": "State missing"}`` / ``{"error": "Authorization code missing"}`` as the
-    TypeScript handler, ``403`` for ``error=access_denied``, ``400`` for an unknown, replayed or
-    cross-browser ``state`` or a wrong ``iss``, ``502``/``504`` when the authorization server
-    fails; otherwise ``callback(client, request)``'s response (``request`` is Flask's request
-    object). The binding cookie is cleared either way.
+    On success it returns ``callback(client, request)``'s response, ``request`` being Flask's
+    request object (as Django and FastAPI pass theirs); errors are answered as listed in
+    :func:`mcp_tools.client.views.complete_callback`. The binding cookie is cleared either way.
     """
-    settings = CallbackSettings(**options)
+    settings = core.CallbackSettings(**options)
 
     def view(**_: Any) -> FlaskResponse:
-        outcome = complete_callback(to_core_request(include_body=False), store, settings)
+        outcome = core.complete_callback(to_core_request(include_body=False), store, settings)
         if outcome.client is None:
             response = to_flask_response(outcome.error)
         else:

@@ -316,27 +316,32 @@ class GetClientBySessionIdParams(TypedDict, total=False):
     state_ttl: float
 
 
-class CompleteAuthWithCodeParams(TypedDict, total=False):
-    """Parameters of :func:`complete_auth_with_code` (the callback's query, the store, the binding)."""
+class CallbackQuery(TypedDict, total=False):
+    """What the authorization server's redirect back carries (RFC 6749 4.1.2, RFC 9207)."""
 
     state: Required[str]
     code: Required[str | None]
-    store: Required[Store | AsyncStore]
-    browser_binding: str | None
     iss: str | None
     error: str | None
     error_description: str | None
+
+
+class CompleteAuthWithCodeParams(CallbackQuery, total=False):
+    """Parameters of :func:`complete_auth_with_code` (the callback's query, the store, the binding)."""
+
+    store: Required[Store | AsyncStore]
+    browser_binding: str | None
     url_guard: UrlGuard | None
 
 
-def _checked(params: Mapping[str, object], kind: Any, function: str) -> None:
-    """Reject unknown and missing parameters, as a Python signature would."""
+def _checked(params: Mapping[str, object], kind: Any) -> None:
+    """Reject unknown and missing parameters (``kind`` is the ``TypedDict``), as a signature would."""
     unknown = sorted(set(params) - kind.__required_keys__ - kind.__optional_keys__)
     if unknown:
-        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (see {kind.__name__})")
     missing = sorted(kind.__required_keys__ - set(params))
     if missing:
-        raise TypeError(f"{function}() missing required keyword argument {missing[0]!r}")
+        raise TypeError(f"missing required keyword argument {missing[0]!r} (see {kind.__name__})")
 
 
 _CONFIG_FIELDS = frozenset(spec.name for spec in fields(ClientConfig))
@@ -344,14 +349,12 @@ _CONFIG_FIELDS = frozenset(spec.name for spec in fields(ClientConfig))
 
 def create_run(params: Mapping[str, Any]) -> Run[McpClient]:
     """:func:`create_dynamically_registered_mcp_client` as a :class:`~mcp_tools.client._io.Run`."""
-    return _create(
-        params, CreateDynamicallyRegisteredMcpClientParams, "create_dynamically_registered_mcp_client"
-    )
+    return _create(params, CreateDynamicallyRegisteredMcpClientParams)
 
 
-def _create(params: Mapping[str, Any], kind: Any, function: str) -> Run[McpClient]:
+def _create(params: Mapping[str, Any], kind: Any) -> Run[McpClient]:
     """Discovery and registration for a new session; the client carries the consent URL."""
-    _checked(params, kind, function)
+    _checked(params, kind)
     config = ClientConfig(**{name: value for name, value in params.items() if name in _CONFIG_FIELDS})
     _check_redirect_url(config.oauth_redirect_url)
     store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
@@ -386,16 +389,14 @@ def create_dynamically_registered_mcp_client(
     :class:`NetworkError` (nothing is stored then). Parameters:
     :class:`CreateDynamicallyRegisteredMcpClientParams`.
     """
-    kind = CreateDynamicallyRegisteredMcpClientParams
-    return _create(params, kind, "create_dynamically_registered_mcp_client").sync()
+    return _create(params, CreateDynamicallyRegisteredMcpClientParams).sync()
 
 
 async def acreate_dynamically_registered_mcp_client(
     **params: Unpack[CreateDynamicallyRegisteredMcpClientParams],
 ) -> McpClient:
     """Async :func:`create_dynamically_registered_mcp_client` (``redirect`` may be a coroutine)."""
-    kind = CreateDynamicallyRegisteredMcpClientParams
-    return await _create(params, kind, "acreate_dynamically_registered_mcp_client").aio()
+    return await _create(params, CreateDynamicallyRegisteredMcpClientParams).aio()
 
 
 def create_known_credentials_mcp_client(**params: Unpack[CreateKnownCredentialsMcpClientParams]) -> McpClient:
@@ -405,23 +406,21 @@ def create_known_credentials_mcp_client(**params: Unpack[CreateKnownCredentialsM
     store (``encryption_keys=[...]``). A public pre-registered client passes ``client_secret=None``.
     Parameters: :class:`CreateKnownCredentialsMcpClientParams`.
     """
-    kind = CreateKnownCredentialsMcpClientParams
-    return _create(params, kind, "create_known_credentials_mcp_client").sync()
+    return _create(params, CreateKnownCredentialsMcpClientParams).sync()
 
 
 async def acreate_known_credentials_mcp_client(
     **params: Unpack[CreateKnownCredentialsMcpClientParams],
 ) -> McpClient:
     """Async :func:`create_known_credentials_mcp_client`."""
-    kind = CreateKnownCredentialsMcpClientParams
-    return await _create(params, kind, "acreate_known_credentials_mcp_client").aio()
+    return await _create(params, CreateKnownCredentialsMcpClientParams).aio()
 
 
 # -- existing sessions ---------------------------------------------------------------------------
 
 
-def _existing(params: GetClientBySessionIdParams, function: str) -> Run[McpClient]:
-    _checked(params, GetClientBySessionIdParams, function)
+def _existing(params: GetClientBySessionIdParams) -> Run[McpClient]:
+    _checked(params, GetClientBySessionIdParams)
     session_id, store = params["session_id"], params["store"]
     guard = params.get("url_guard") or DEFAULT_GUARD
 
@@ -449,21 +448,21 @@ def get_client_by_session_id(**params: Unpack[GetClientBySessionIdParams]) -> Mc
     ``state`` is accepted for signature parity and ignored. ``refresh_skew``, ``lock_timeout``,
     ``mode`` and ``state_ttl`` go to :class:`McpClient`.
     """
-    return _existing(params, "get_client_by_session_id").sync()
+    return _existing(params).sync()
 
 
 async def aget_client_by_session_id(**params: Unpack[GetClientBySessionIdParams]) -> McpClient:
     """Async :func:`get_client_by_session_id`."""
-    return await _existing(params, "aget_client_by_session_id").aio()
+    return await _existing(params).aio()
 
 
 def complete_run(**params: Unpack[CompleteAuthWithCodeParams]) -> Run[McpClient]:
     """:func:`complete_auth_with_code` as a :class:`~mcp_tools.client._io.Run` (for the views)."""
-    return _complete(params, "complete_auth_with_code")
+    return _complete(params)
 
 
-def _complete(params: CompleteAuthWithCodeParams, function: str) -> Run[McpClient]:
-    _checked(params, CompleteAuthWithCodeParams, function)
+def _complete(params: CompleteAuthWithCodeParams) -> Run[McpClient]:
+    _checked(params, CompleteAuthWithCodeParams)
     store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
     flow = complete_flow(
         params["state"],
@@ -491,9 +490,9 @@ def complete_auth_with_code(**params: Unpack[CompleteAuthWithCodeParams]) -> Mcp
     replay fails with :class:`InvalidState`. Pass the callback's ``error`` (and description) to
     get :class:`ConsentDenied` / :class:`AuthorizationFailed` after the same checks.
     """
-    return _complete(params, "complete_auth_with_code").sync()
+    return _complete(params).sync()
 
 
 async def acomplete_auth_with_code(**params: Unpack[CompleteAuthWithCodeParams]) -> McpClient:
     """Async :func:`complete_auth_with_code`."""
-    return await _complete(params, "acomplete_auth_with_code").aio()
+    return await _complete(params).aio()

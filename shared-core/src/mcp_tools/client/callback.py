@@ -30,7 +30,7 @@ from mcp_tools.stores import AsyncStore, Store, StoreError
 
 from ._io import Run
 from ._steps import Flow, then
-from .api import DEFAULT_STATE_TTL, McpClient, complete_run
+from .api import DEFAULT_STATE_TTL, CallbackQuery, McpClient, complete_run
 from .errors import (
     AuthorizationFailed,
     ConsentDenied,
@@ -206,16 +206,7 @@ def store_error_response(exc: StoreError) -> Response:
     )
 
 
-@dataclass(frozen=True)
-class _Params:
-    state: str
-    code: str | None
-    iss: str | None
-    error: str | None
-    error_description: str | None
-
-
-def _early(request: Request) -> Response | _Params:
+def _early(request: Request) -> Response | CallbackQuery:
     query = request.query
     state = query.get("state")
     if not state:
@@ -224,7 +215,13 @@ def _early(request: Request) -> Response | _Params:
     code = query.get("code") or None
     if error is None and code is None:
         return json_response({"error": "Authorization code missing"}, 400)
-    return _Params(state, code, query.get("iss"), error, query.get("error_description"))
+    return {
+        "state": state,
+        "code": code,
+        "iss": query.get("iss"),
+        "error": error,
+        "error_description": query.get("error_description"),
+    }
 
 
 def responding(flow: Flow[T]) -> Flow[T | Response]:
@@ -250,16 +247,7 @@ def _callback(
     params = _early(request)
     if isinstance(params, Response):
         return CallbackOutcome(response=params)
-    run = complete_run(
-        state=params.state,
-        code=params.code,
-        iss=params.iss,
-        error=params.error,
-        error_description=params.error_description,
-        store=store,
-        browser_binding=binding,
-        url_guard=url_guard,
-    )
+    run = complete_run(**params, store=store, browser_binding=binding, url_guard=url_guard)
     return Run(then(responding(run.flow), _outcome), run.store, run.guard)
 
 

@@ -156,14 +156,18 @@ class PkceNotSupported(ServerMisconfigured):
     code = "pkce_not_supported"
 
 
-class AuthorizationFailed(McpClientError):
-    """The authorization server redirected back with an OAuth ``error`` (not ``access_denied``)."""
-
-    code = "authorization_failed"
+class _OAuthErrorCode(McpClientError):
+    """An error answered by the authorization server; ``error`` is its OAuth error code."""
 
     def __init__(self, message: str, *, session_id: str | None = None, error: str | None = None) -> None:
         super().__init__(message, session_id=session_id)
         self.error = error
+
+
+class AuthorizationFailed(_OAuthErrorCode):
+    """The authorization server redirected back with an OAuth ``error`` (not ``access_denied``)."""
+
+    code = "authorization_failed"
 
 
 class UnsafeUrl(McpClientError):
@@ -182,14 +186,10 @@ class NetworkError(McpClientError):
     code = "network_error"
 
 
-class TokenRequestFailed(McpClientError):
+class TokenRequestFailed(_OAuthErrorCode):
     """The token endpoint refused a request; ``error`` is its OAuth error code (``invalid_grant``...)."""
 
     code = "token_request_failed"
-
-    def __init__(self, message: str, *, session_id: str | None = None, error: str | None = None) -> None:
-        super().__init__(message, session_id=session_id)
-        self.error = error
 
 
 class SessionNotFound(McpClientError):

@@ -250,41 +250,24 @@ class ClientConfig:
     client_metadata_url: str | None = None
 
     def record(self) -> SessionRecord:
-        """The initial ``session_`` record, with the TypeScript ``ClientData`` keys."""
-        return SessionRecord(
-            mcp_endpoint=self.mcp_endpoint,
-            oauth_redirect_url=self.oauth_redirect_url,
-            mcp_client_name=self.mcp_client_name,
-            mcp_client_version=self.mcp_client_version,
-            oauth_scopes=self.oauth_scopes,
-            oauth_client_name=self.oauth_client_name,
-            oauth_client_uri=self.oauth_client_uri,
-            oauth_public_client=self.oauth_public_client,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            client_metadata_url=self.client_metadata_url,
-            known_credentials=True if self.client_id is not None else None,
-        )
+        """The initial ``session_`` record, with the TypeScript ``ClientData`` keys.
+
+        Every attribute has its namesake in :class:`SessionRecord`.
+        """
+        values: dict[str, Any] = {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        return SessionRecord(**values, known_credentials=True if self.client_id is not None else None)
 
     @classmethod
     def from_record(cls, record: SessionRecord) -> ClientConfig:
         """Rebuild the configuration from a stored session record."""
         if record.mcp_endpoint is None or record.oauth_redirect_url is None:
             raise ValueError("the session record has no mcpEndpoint or oauthRedirectUrl")
-        known = bool(record.known_credentials)
-        return cls(
-            mcp_endpoint=record.mcp_endpoint,
-            oauth_redirect_url=record.oauth_redirect_url,
-            mcp_client_name=record.mcp_client_name or "mcp-tools",
-            mcp_client_version=record.mcp_client_version or "0",
-            oauth_scopes=record.oauth_scopes,
-            oauth_client_name=record.oauth_client_name,
-            oauth_client_uri=record.oauth_client_uri,
-            oauth_public_client=record.oauth_public_client,
-            client_id=record.client_id if known else None,
-            client_secret=record.client_secret if known else None,
-            client_metadata_url=record.client_metadata_url,
-        )
+        values: dict[str, Any] = {spec.name: getattr(record, spec.name) for spec in fields(cls)}
+        if not record.known_credentials:  # registered during the flow: not part of the configuration
+            values["client_id"] = values["client_secret"] = None
+        values["mcp_client_name"] = record.mcp_client_name or "mcp-tools"
+        values["mcp_client_version"] = record.mcp_client_version or "0"
+        return cls(**values)
 
 
 # -- typed store steps for the record ------------------------------------------------------------

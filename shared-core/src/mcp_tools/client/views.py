@@ -180,9 +180,12 @@ def complete_callback(
 ) -> CallbackOutcome:
     """Check the browser binding and complete the flow (synchronous frameworks).
 
-    The outcome holds the connected client, or the error response (TS bodies for a missing
-    ``state``/``code``, ``403`` for ``access_denied``...). Either way the adapter clears the
-    binding cookie (:attr:`CallbackSettings.clear_cookie`).
+    The outcome holds the connected client, or the error response: ``400 {"error": "State
+    missing"}`` / ``{"error": "Authorization code missing"}`` as the TypeScript handler (state
+    checked first), ``403`` for ``error=access_denied``, ``400`` for an unknown, replayed or
+    cross-browser ``state`` or a wrong ``iss``, ``502``/``504`` when the authorization server
+    fails, ``503`` when the store does. Either way the adapter clears the binding cookie
+    (:attr:`CallbackSettings.clear_cookie`).
     """
     binding = read_browser_binding(request, settings.secret, settings.cookie_name)
     return handle_oauth_callback(request, store, browser_binding=binding, url_guard=settings.url_guard)
