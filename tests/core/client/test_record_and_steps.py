@@ -88,7 +88,9 @@ def test_values_of_an_unexpected_type_are_kept_not_interpreted() -> None:
 
 
 def test_the_initial_record_has_the_typescript_client_data_keys() -> None:
-    dynamic = ClientConfig("https://mcp.example/mcp", "https://app.example/cb", "app", "1.0", oauth_scopes="s")
+    dynamic = ClientConfig(
+        "https://mcp.example/mcp", "https://app.example/cb", "app", "1.0", oauth_scopes="s"
+    )
     assert dynamic.record().to_json() == {
         "mcpEndpoint": "https://mcp.example/mcp",
         "oauthRedirectUrl": "https://app.example/cb",
@@ -180,7 +182,9 @@ def test_a_flow_receives_a_failing_step_as_an_exception() -> None:
 # -- leg 2 returns what it wrote ----------------------------------------------------------------
 
 
-def _step_by_hand(flow: Flow[Any], store: MemoryStore, token_response: dict[str, Any]) -> tuple[Any, list[Step[Any]]]:
+def _step_by_hand(
+    flow: Flow[Any], store: MemoryStore, token_response: dict[str, Any]
+) -> tuple[Any, list[Step[Any]]]:
     """Run ``flow`` against ``store``, answering every HTTP request with ``token_response``."""
     steps: list[Step[Any]] = []
     result: object = None
@@ -233,7 +237,8 @@ def test_complete_flow_returns_the_record_it_wrote_without_reading_it_back() -> 
     assert isinstance(steps[-1], StoreUpdate)  # the write is the last step: nothing is read back
     request = next(step.request for step in steps if isinstance(step, Fetch))
     assert isinstance(request, OutboundRequest)
-    assert request.data is not None and request.data["code_verifier"] == "verifier"
+    assert request.data is not None
+    assert request.data["code_verifier"] == "verifier"
 
 
 # -- McpClient keeps the store it was given -----------------------------------------------------
