@@ -51,6 +51,6 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True, scope="session")
 def _stop_bridges() -> Iterator[None]:
     yield
-    from mcp_tools_django import conf
+    from mcp_tools_django import runtime
 
-    conf.reload()  # stops the WSGI bridge's loop thread
+    runtime.reload()  # stops the WSGI bridge's loop thread

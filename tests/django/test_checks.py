@@ -39,7 +39,7 @@ def test_valid_configuration_has_no_messages() -> None:
         ({"RESOURCE_URL": "/mcp"}, "mcp_tools.E002"),
         ({"AUTHORIZATION_SERVERS": []}, "mcp_tools.E004"),
         ({"AUTHORIZATION_SERVERS": None}, "mcp_tools.E004"),
-        ({"AUTHORIZATION_SERVERS": "https://auth.example.com"}, "mcp_tools.E004"),
+        ({"AUTHORIZATION_SERVERS": ""}, "mcp_tools.E004"),  # a string is a space-separated list
         ({"SERVER": None}, "mcp_tools.E005"),
         ({"SERVER": "tests.django.no_such_module:server"}, "mcp_tools.E005"),
         ({"SERVER": "tests.django.project:verifier"}, "mcp_tools.E005"),

@@ -9,7 +9,7 @@ from typing import ClassVar
 import pytest
 from starlette.testclient import TestClient
 
-from mcp_tools_django import conf
+from mcp_tools_django import runtime
 from mcp_tools_django.asgi import get_asgi_application
 from mcp_tools_django.wsgi import get_wsgi_application
 from tests.contract.spec import ORIGIN
@@ -39,7 +39,7 @@ class TestDjangoWsgiWrapperContract(AdapterContract):
 
 @pytest.fixture(scope="module")
 def asgi_client() -> Iterator[TestClient]:
-    conf.reload()  # a fresh endpoint: the WSGI bridge may be running the previous one
+    runtime.reload()  # a fresh endpoint: the WSGI bridge may be running the previous one
     with TestClient(get_asgi_application(), base_url=ORIGIN) as client:
         yield client
 

@@ -13,9 +13,10 @@ from django.test import override_settings
 from starlette.testclient import TestClient
 
 from mcp_tools.server.wsgi import BridgeResponse
-from mcp_tools_django import conf, views
+from mcp_tools_django import hosts, runtime, views
 from mcp_tools_django.asgi import get_asgi_application
-from mcp_tools_django.conf import DEBUG_RESOURCE_URL, get_resource_server, mcp_settings
+from mcp_tools_django.conf import DEBUG_RESOURCE_URL
+from mcp_tools_django.runtime import get_resource_server
 from tests.contract.spec import BASE_SCOPE, ISSUER, ORIGIN, RESOURCE, WRITE_SCOPE, mint, public_jwks
 from tests.contract.suite import mcp_headers, parse_challenge, rpc, tool_call_body
 from tests.django import urls as test_urls
@@ -30,7 +31,7 @@ def wsgi() -> DjangoWsgiContractClient:
 
 @pytest.fixture
 def asgi() -> Iterator[AsgiContractClient]:
-    conf.reload()  # a fresh endpoint: the WSGI bridge may be running the previous one
+    runtime.reload()  # a fresh endpoint: the WSGI bridge may be running the previous one
     with TestClient(get_asgi_application(), base_url=ORIGIN) as client:
         yield AsgiContractClient(client)
 
@@ -104,9 +105,9 @@ def test_host_decisions_follow_a_settings_change() -> None:
     client = DjangoWsgiContractClient(host="api.example.com")
     with override_settings(ALLOWED_HOSTS=[".example.com"], MIDDLEWARE=[]):
         assert list_tools(client).status == 200
-        assert conf.host_allowed("api.example.com") is True
+        assert hosts.host_allowed("api.example.com") is True
     with override_settings(ALLOWED_HOSTS=["other.example.org"], MIDDLEWARE=[]):
-        assert conf.host_allowed("api.example.com") is False
+        assert hosts.host_allowed("api.example.com") is False
         assert list_tools(client).status == 421
     with override_settings(MCP_TOOLS=mcp_tools(ALLOWED_HOSTS=["api.example.com"]), MIDDLEWARE=[]):
         assert list_tools(client).status == 200
@@ -114,12 +115,12 @@ def test_host_decisions_follow_a_settings_change() -> None:
 
 def test_remembered_host_decisions_are_bounded() -> None:
     with override_settings(ALLOWED_HOSTS=[".example.com"]):
-        for i in range(3 * conf._HOST_MEMO_SIZE):
-            assert conf.host_allowed(f"h{i}.example.org") is False
-        assert len(conf._host_memo) <= conf._HOST_MEMO_SIZE
-        assert conf.host_allowed("a.example.com") is True
-        assert conf.host_allowed("") is False
-        assert conf.host_allowed(None) is False
+        for i in range(3 * hosts._MEMO_SIZE):
+            assert hosts.host_allowed(f"h{i}.example.org") is False
+        assert len(hosts._memo) <= hosts._MEMO_SIZE
+        assert hosts.host_allowed("a.example.com") is True
+        assert hosts.host_allowed("") is False
+        assert hosts.host_allowed(None) is False
 
 
 # -- the async view and ASGI routing ---------------------------------------------------------
@@ -131,7 +132,7 @@ def test_async_mcp_view_is_refused_under_wsgi(wsgi: DjangoWsgiContractClient) ->
 
 
 def test_async_mcp_view_works_under_asgi_with_the_wrapper_lifespan() -> None:
-    conf.reload()
+    runtime.reload()
     with TestClient(get_asgi_application(route_mcp=False), base_url=ORIGIN) as raw:
         client = AsgiContractClient(raw)
         result = client.request(
@@ -190,7 +191,7 @@ def test_asgi_leaves_a_metadata_view_of_your_own_to_django() -> None:
 
     own = route(".well-known/oauth-protected-resource/mcp", _own_metadata)
     urlconf = type("OwnUrls", (), {"urlpatterns": [own, *test_urls.urlpatterns]})
-    conf.reload()
+    runtime.reload()
     with (
         override_settings(ROOT_URLCONF=urlconf),
         TestClient(get_asgi_application(), base_url=ORIGIN) as client,
@@ -220,7 +221,7 @@ def test_asgi_lifespan_runs_user_lifespan_and_stops_endpoint() -> None:
         yield
         events.append("stop")
 
-    conf.reload()
+    runtime.reload()
     with TestClient(get_asgi_application(lifespan=mine), base_url=ORIGIN) as raw:
         assert get_resource_server().endpoint.running
         assert list_tools(AsgiContractClient(raw)).status == 200
@@ -328,7 +329,6 @@ def test_verifier_dict_fills_issuer_and_audience(wsgi: DjangoWsgiContractClient)
 
 def test_debug_without_resource_url_uses_the_development_default() -> None:
     with override_settings(DEBUG=True, MCP_TOOLS=mcp_tools(RESOURCE_URL=None)):
-        assert mcp_settings.resource_url == DEBUG_RESOURCE_URL
         assert get_resource_server().resource_url == DEBUG_RESOURCE_URL
     with override_settings(MCP_TOOLS=mcp_tools(RESOURCE_URL=None)), pytest.raises(ImproperlyConfigured):
         get_resource_server()
@@ -393,7 +393,7 @@ def test_same_json_from_wsgi_and_asgi() -> None:
     # One process serves either WSGI or ASGI: the WSGI bridge is stopped before the ASGI run.
     body = tool_call_body("echo", {"text": "héllo"})
     wsgi_result = DjangoWsgiContractClient().request("POST", "/mcp", headers=mcp_headers(mint()), body=body)
-    conf.reload()
+    runtime.reload()
     with TestClient(get_asgi_application(), base_url=ORIGIN) as raw:
         asgi_result = AsgiContractClient(raw).request("POST", "/mcp", headers=mcp_headers(mint()), body=body)
     assert wsgi_result.status == asgi_result.status == 200
@@ -407,7 +407,7 @@ def test_body_limit_is_the_endpoints_not_djangos(kind: str) -> None:
     # 3 MB is above Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) but within the endpoint's 4 MiB
     big = tool_call_body("echo", {"text": "x" * 3_000_000})
     too_big = tool_call_body("echo", {"text": "x" * (4 * 1024 * 1024)})
-    conf.reload()
+    runtime.reload()
     if kind == "wsgi":
         client: Any = DjangoWsgiContractClient()
         ok = client.request("POST", "/mcp", headers=mcp_headers(mint()), body=big)
@@ -425,13 +425,13 @@ def test_body_limit_is_the_endpoints_not_djangos(kind: str) -> None:
 def test_wsgi_wrapper_serves_the_mcp_path_without_django() -> None:
     from django.core.signals import request_started
 
-    from mcp_tools_django import conf
+    from mcp_tools_django import runtime
     from mcp_tools_django.wsgi import get_wsgi_application
     from tests.contract.spec import mint
     from tests.contract.suite import mcp_headers, rpc
     from tests.django.clients import WsgiAppContractClient
 
-    conf.reload()  # a fresh endpoint, not one another module's ASGI client may still run
+    runtime.reload()  # a fresh endpoint, not one another module's ASGI client may still run
     started: list[object] = []
 
     def record(**kwargs: object) -> None:

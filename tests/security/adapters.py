@@ -20,7 +20,7 @@ from flask import Flask
 
 import tests.django.conftest as django_settings  # configures Django (self-contained, no pytest-django)
 from mcp_tools.server.verifiers.base import McpTokenVerifier
-from mcp_tools_django import conf as django_conf
+from mcp_tools_django import runtime as django_runtime
 from mcp_tools_django.asgi import get_asgi_application
 from mcp_tools_fastapi import create_mcp_router
 from mcp_tools_flask import create_mcp_blueprint
@@ -146,13 +146,13 @@ def open_adapter(
             try:
                 yield DjangoThreadedClient()
             finally:
-                django_conf.reload()  # stops this configuration's bridge thread
+                django_runtime.reload()  # stops this configuration's bridge thread
     elif kind == "django-asgi":
         with override_settings(MCP_TOOLS=django_mcp_tools(stateless=stateless, verifier=verifier)):
             try:
                 with TestClient(get_asgi_application(), base_url=ORIGIN) as client:
                     yield AsgiContractClient(client)
             finally:
-                django_conf.reload()
+                django_runtime.reload()
     else:
         raise ValueError(kind)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -251,8 +252,10 @@ class McpOptions:
             options = cls(**top)
             grouped = {n: v for n, v in loaded.items() if flat_fields()[n].group}
             return options.replace(**grouped) if grouped else options
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"mcp-tools: {exc}") from exc
+        except ConfigurationError as exc:  # a check across options: name the first one it mentions
+            named = next((n for n in flat_fields() if re.search(rf"\b{n}\b", str(exc))), None)
+            prefix = f"{describe(named)}: " if named else ""
+            raise ConfigurationError(f"mcp-tools: {prefix}{exc}") from exc
 
 
 _REQUIRED: Final = ("server", "resource_url", "authorization_servers")

@@ -12,8 +12,8 @@
 * ``lifespan`` scopes (which Django's handler refuses) start the SDK's session manager
   (``McpEndpoint.run()``) on the serving event loop, together with an optional lifespan of
   your own, and stop it on shutdown;
-* ``http`` requests to the MCP path go straight to the core's ASGI :class:`McpEndpoint` after
-  the ``ALLOWED_HOSTS`` check: no thread hop, no Django request object;
+* ``http`` requests to the MCP path go straight to the core's ASGI :class:`McpEndpoint`, whose
+  policy checks ``ALLOWED_HOSTS``: no thread hop, no Django request object;
 * the protected resource metadata document is answered here too, after the same check, when
   your URLconf routes its path to :func:`mcp_tools_django.views.protected_resource_metadata_view`
   (``include("mcp_tools_django.urls")`` does); a view of your own at that path (the Clerk
@@ -40,10 +40,11 @@ from django.http import Http404
 from django.urls import resolve
 
 from mcp_tools.asgi import Receive, Scope, Send, request_from_scope, send_response
+from mcp_tools.http import Request, Response
 from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools.server.resource_server import McpResourceServer
-from mcp_tools_django.conf import get_resource_server, host_allowed
-from mcp_tools_django.views import host_refused, protected_resource_metadata_view
+from mcp_tools_django.runtime import get_resource_server
+from mcp_tools_django.views import protected_resource_metadata_view
 
 __all__ = ["McpAsgiApplication", "get_asgi_application"]
 
@@ -89,19 +90,17 @@ class McpAsgiApplication:
             if root and path.startswith(root):
                 path = path[len(root) :] or "/"
             if path == server.mcp_path:
-                if _foreign_host(scope):
-                    await send_response(send, host_refused())
-                    return
                 endpoint = server.endpoint
                 if endpoint is not self._running and self._task_group is not None:
                     await self.start(endpoint)
                 await endpoint(scope, receive, send)
                 return
             if path == self._metadata_path(server):
-                if _foreign_host(scope):
-                    await send_response(send, host_refused())
-                    return
-                await send_response(send, server.handle_protected_resource(request_from_scope(scope)))
+                request = request_from_scope(scope)
+                if server.policy.host_allowed(request.headers.get("host")):
+                    await send_response(send, server.handle_protected_resource(request))
+                else:  # as Django would refuse it (ALLOWED_HOSTS), with the endpoint's 421
+                    await send_response(send, _host_refused(server))
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -176,10 +175,11 @@ class McpAsgiApplication:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-def _foreign_host(scope: Scope) -> bool:
-    """Whether the request's ``Host`` is outside ``ALLOWED_HOSTS`` (or missing)."""
-    host = next((v for k, v in scope["headers"] if k == b"host"), None)
-    return not host_allowed(None if host is None else host.decode("latin-1"))
+def _host_refused(server: McpResourceServer) -> Response:
+    """The endpoint policy's 421 (its answer to a request without an admitted ``Host``)."""
+    refused = server.policy.check(Request(method="GET", url="/"))
+    assert refused is not None
+    return refused
 
 
 def get_asgi_application(*, lifespan: Lifespan | None = None, route_mcp: bool = True) -> McpAsgiApplication:

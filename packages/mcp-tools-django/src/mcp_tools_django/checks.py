@@ -1,175 +1,140 @@
 """System checks for ``MCP_TOOLS`` (``manage.py check``), with stable ids.
 
-==================  =============================================================================
-id                  problem
-==================  =============================================================================
-mcp_tools.E001      ``RESOURCE_URL`` is missing (outside ``DEBUG``; under ``DEBUG`` W001 notes the
-                    development default ``http://localhost:8000/mcp``)
-mcp_tools.E002      ``RESOURCE_URL`` is not a usable resource identifier (relative, query, ...)
-mcp_tools.E003      ``RESOURCE_URL`` is not ``https`` outside ``DEBUG``
-mcp_tools.E004      no authorization server (``AUTHORIZATION_SERVERS`` empty or not a list of URLs)
-mcp_tools.E005      ``SERVER`` missing, unimportable or not an MCP server
-mcp_tools.E006      ``VERIFIER`` missing, unimportable or failing to build
-mcp_tools.E007      ``STORE`` unusable (unknown URL scheme, driver not installed, unimportable)
-mcp_tools.E008      ``ALLOWED_HOSTS`` (or ``MCP_TOOLS['ALLOWED_HOSTS']``) does not admit the
-                    resource host
-mcp_tools.E009      ``MCP_TOOLS`` is not a dict
-mcp_tools.E010      ``TOOL_SCOPES`` or ``AUTHORIZATION_SERVER_METADATA`` unusable
-mcp_tools.W001      ``RESOURCE_URL`` missing under ``DEBUG``: the development default is used
-mcp_tools.W002      unknown keys in ``MCP_TOOLS`` (typos)
-==================  =============================================================================
+The options are checked by building them as the app does (:func:`.loaders.load_options`); the
+first unusable one is reported, with the id of its key:
+
+=========  ======================================================================================
+E001       ``RESOURCE_URL`` missing outside ``DEBUG`` (W001 under ``DEBUG``: the default is used)
+E002       ``RESOURCE_URL`` not a usable resource identifier (relative, query, ...)
+E003       ``RESOURCE_URL`` not ``https`` outside ``DEBUG``
+E004       ``AUTHORIZATION_SERVERS`` missing or empty
+E005       ``SERVER`` missing, unimportable or not an MCP server
+E006       ``VERIFIER`` (or ``JWKS_URI``) missing, unimportable or failing to build
+E007       ``STORE`` unusable (unknown URL scheme, driver not installed, unimportable)
+E008       ``ALLOWED_HOSTS`` (or ``MCP_TOOLS['ALLOWED_HOSTS']``) does not admit the resource host
+E009       ``MCP_TOOLS`` is not a dict
+E010       ``TOOL_SCOPES`` or ``AUTHORIZATION_SERVER_METADATA`` unusable
+E011       another option unusable
+E012       ``mcp_tools_django.urls`` included under a prefix (the routes are not where
+           ``RESOURCE_URL`` and the discovery documents say)
+W002       unknown keys in ``MCP_TOOLS`` (typos)
+=========  ======================================================================================
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 
-from mcp_tools.server.resource import InvalidResourceURLError, validate_resource_url
+from mcp_tools.errors import ConfigurationError
+from mcp_tools.options import import_object
+from mcp_tools.server.resource import InvalidResourceURLError
+from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools_django import conf
-from mcp_tools_django.conf import mcp_settings
+from mcp_tools_django.hosts import host_allowed
+from mcp_tools_django.loaders import load_options
 
 __all__ = ["check_mcp_tools"]
 
+# The id of each option's problems (by flat name); other options: E011.
+_IDS = {"resource_url": 1, "authorization_servers": 4, "server": 5, "verifier": 6, "jwks_uri": 6}
+_IDS |= {"tool_scopes": 10, "authorization_server_metadata": 10}
 _STORE_DRIVERS = {
-    "memory": None,
-    "file": None,
-    "sqlite": None,
+    "memory": "",
+    "file": "",
+    "sqlite": "",
     "redis": "redis",
     "rediss": "redis",
     "unix": "redis",
-    "postgres": "psycopg",
-    "postgresql": "psycopg",
 }
+_STORE_DRIVERS |= {"postgres": "psycopg", "postgresql": "psycopg"}
 
 
 def _error(number: int, msg: str, hint: str | None = None) -> Error:
     return Error(msg, hint=hint, id=f"mcp_tools.E{number:03d}")
 
 
-def _check_resource_url() -> list[CheckMessage]:
-    raw = mcp_settings.user_settings.get("RESOURCE_URL")
-    if not raw:
-        if settings.DEBUG:
-            return [
-                Warning(
-                    f"MCP_TOOLS['RESOURCE_URL'] is not set; using {conf.DEBUG_RESOURCE_URL} "
-                    "while DEBUG is on.",
-                    hint="Set it to the exact URL clients use for the MCP endpoint.",
-                    id="mcp_tools.W001",
-                )
-            ]
-        return [
-            _error(
-                1,
-                "MCP_TOOLS['RESOURCE_URL'] is not set.",
-                "Set it to the exact URL clients use, e.g. 'https://api.example.com/mcp'.",
-            )
-        ]
+def _check_options(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    named: list[str] = []  # the option whose problem is reported (the loader spells it for users)
+
+    def describe(name: str) -> str:
+        named.append(name)
+        return conf.describe(name)
+
+    known = {key: value for key, value in raw.items() if key not in conf.unknown_keys(raw)}
     try:
-        url = validate_resource_url(str(raw))
-    except InvalidResourceURLError as exc:
-        return [_error(2, f"MCP_TOOLS['RESOURCE_URL'] is not usable: {exc}")]
-    messages: list[CheckMessage] = []
-    if urlsplit(url).scheme.lower() != "https" and not settings.DEBUG:
-        messages.append(
-            _error(3, f"MCP_TOOLS['RESOURCE_URL'] {url!r} is not https.", "Plain http is for DEBUG only.")
-        )
-    return messages
-
-
-def _check_authorization_servers() -> list[CheckMessage]:
-    servers = mcp_settings.AUTHORIZATION_SERVERS
-    hint = "Set MCP_TOOLS['AUTHORIZATION_SERVERS'] = ['https://auth.example.com'] (issuer URLs)."
-    if not servers:
-        return [_error(4, "No authorization server: MCP_TOOLS['AUTHORIZATION_SERVERS'] is empty.", hint)]
-    if isinstance(servers, str) or not isinstance(servers, Sequence):
-        return [_error(4, "MCP_TOOLS['AUTHORIZATION_SERVERS'] must be a list of issuer URLs.", hint)]
-    bad = [s for s in servers if not isinstance(s, str) or urlsplit(s).scheme not in ("http", "https")]
-    if bad:
-        return [_error(4, f"MCP_TOOLS['AUTHORIZATION_SERVERS'] holds non-URLs: {bad!r}.", hint)]
-    return []
-
-
-def _check_loadable(number: int, loader: Any, what: str) -> list[CheckMessage]:
-    try:
-        loader()
-    except Exception as exc:
-        return [_error(number, f"MCP_TOOLS {what} is unusable: {type(exc).__name__}: {exc}")]
-    return []
-
-
-def _check_store() -> list[CheckMessage]:
-    value = mcp_settings.STORE
-    if not value:
-        return []
-    if isinstance(value, str) and "://" in value:
-        scheme = value.split(":", 1)[0].lower()
-        if scheme not in _STORE_DRIVERS:
-            return [
-                _error(
-                    7,
-                    f"MCP_TOOLS['STORE'] has an unsupported scheme {scheme!r}.",
-                    "Use memory://, file:///path, sqlite:///path, redis://, rediss:// or postgresql://.",
-                )
-            ]
-        driver = _STORE_DRIVERS[scheme]
-        if driver is not None and importlib.util.find_spec(driver) is None:
-            return [_error(7, f"MCP_TOOLS['STORE'] needs the {driver!r} package, which is not installed.")]
-        return []
-    try:
-        conf.import_object(value) if isinstance(value, str) else value
-    except Exception as exc:
-        return [_error(7, f"MCP_TOOLS['STORE'] is unusable: {type(exc).__name__}: {exc}")]
-    return []
-
-
-def _check_allowed_hosts() -> list[CheckMessage]:
-    url = mcp_settings.resource_url
-    try:
-        host = urlsplit(url).hostname if url else None
-    except ValueError:
-        return []
-    if not host:
-        return []
+        server = McpResourceServer(load_options(known, describe=describe))
+    except ConfigurationError as exc:
+        if isinstance(exc, InvalidResourceURLError):
+            return [_error(2, f"MCP_TOOLS['RESOURCE_URL'] is not usable: {exc}")]
+        return [_error(_IDS.get(named[0], 11) if named else 11, str(exc))]
+    url = server.resource_url
+    host = urlsplit(url).hostname or ""
     shown = f"[{host}]" if ":" in host else host
-    if conf.host_allowed(shown):
-        return []
-    return [
-        _error(
+    expected = (server.mcp_path, server.metadata_path)
+    try:
+        routed = reverse("mcp_tools:mcp"), reverse("mcp_tools:protected-resource")
+    except NoReverseMatch:  # not included: routes wired by hand
+        routed = expected
+    problems = [
+        (
+            url.startswith("http:") and not settings.DEBUG,
+            3,
+            f"{url!r} is not https.",
+            "http is for DEBUG only.",
+        ),
+        (
+            not host_allowed(shown),
             8,
             f"ALLOWED_HOSTS does not admit {shown!r}, the host of MCP_TOOLS['RESOURCE_URL'].",
             f"Add {shown!r} to ALLOWED_HOSTS (or to MCP_TOOLS['ALLOWED_HOSTS']).",
-        )
+        ),
+        (
+            routed != expected,
+            12,
+            f"mcp_tools_django.urls serves the MCP endpoint at {routed[0]!r}, not at {expected[0]!r} "
+            "where MCP_TOOLS['RESOURCE_URL'] puts it, so clients cannot find it or its metadata.",
+            "Include it at the root: path('', include('mcp_tools_django.urls')); the paths come from "
+            "RESOURCE_URL.",
+        ),
     ]
+    return [_error(number, msg, hint) for failed, number, msg, hint in problems if failed]
+
+
+def _check_store(value: Any) -> list[CheckMessage]:
+    if isinstance(value, str) and "://" in value:
+        scheme = value.split(":", 1)[0].lower()
+        if scheme not in _STORE_DRIVERS:
+            hint = "Use memory://, file:///path, sqlite:///path, redis://, rediss:// or postgresql://."
+            return [_error(7, f"MCP_TOOLS['STORE'] has an unsupported scheme {scheme!r}.", hint)]
+        driver = _STORE_DRIVERS[scheme]
+        if driver and importlib.util.find_spec(driver) is None:
+            return [_error(7, f"MCP_TOOLS['STORE'] needs the {driver!r} package, which is not installed.")]
+    elif isinstance(value, str) and value:
+        try:
+            import_object(value)
+        except ImportError as exc:
+            return [_error(7, f"MCP_TOOLS['STORE'] is unusable: {exc}")]
+    return []
 
 
 def check_mcp_tools(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every ``mcp_tools.*`` check (registered by the app config with the ``mcp_tools`` tag)."""
-    conf.mcp_settings.clear()
     try:
-        unknown = mcp_settings.unknown_keys()
-    except Exception as exc:
+        raw = conf.user_settings()
+    except ImproperlyConfigured as exc:
         return [_error(9, str(exc), "MCP_TOOLS = {'RESOURCE_URL': ..., 'AUTHORIZATION_SERVERS': [...], ...}")]
     messages: list[CheckMessage] = []
-    if unknown:
-        messages.append(
-            Warning(
-                f"Unknown MCP_TOOLS keys: {', '.join(unknown)}.",
-                hint="Check the spelling.",
-                id="mcp_tools.W002",
-            )
-        )
-    messages += _check_resource_url()
-    messages += _check_authorization_servers()
-    messages += _check_loadable(5, conf.load_server, "['SERVER']")
-    messages += _check_loadable(6, conf.load_verifier, "['VERIFIER']")
-    messages += _check_store()
-    messages += _check_allowed_hosts()
-    messages += _check_loadable(10, conf.load_extras, "['TOOL_SCOPES'] or ['AUTHORIZATION_SERVER_METADATA']")
-    return messages
+    if unknown := conf.unknown_keys(raw):
+        messages.append(Warning(f"Unknown MCP_TOOLS keys: {', '.join(unknown)}.", id="mcp_tools.W002"))
+    if not raw.get("RESOURCE_URL") and settings.DEBUG:
+        text = f"MCP_TOOLS['RESOURCE_URL'] is not set; using {conf.DEBUG_RESOURCE_URL} while DEBUG is on."
+        messages.append(Warning(text, hint="Set it to the URL clients use.", id="mcp_tools.W001"))
+    return messages + _check_options(raw) + _check_store(raw.get("STORE"))

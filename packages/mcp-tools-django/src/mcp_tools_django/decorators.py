@@ -26,15 +26,14 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest
 
 from mcp_tools.http import Request
-from mcp_tools.server.bearer import BearerGuard
+from mcp_tools.server.bearer import BearerGuard, mcp_auth_clerk_guard, mcp_auth_guard
 from mcp_tools.server.verifiers.base import McpTokenVerifier
-from mcp_tools_django.conf import get_resource_server
+from mcp_tools_django.runtime import get_resource_server
 from mcp_tools_django.views import to_core_request, to_django_response
 
 __all__ = ["mcp_auth", "mcp_auth_clerk", "mcp_auth_required"]
 
 V = TypeVar("V", bound=Callable[..., Any])
-GuardFactory = Callable[[Sequence[str] | None], BearerGuard]
 
 
 def _core_request(request: HttpRequest) -> Request:
@@ -75,13 +74,12 @@ def mcp_auth_required(view: V | None = None, *, scopes: Sequence[str] | None = N
     """
 
     def guard_for() -> BearerGuard:
-        server = get_resource_server()
-        base = server.guard
-        return BearerGuard(
-            base.verifier,
-            resource_url=base.resource_url,
-            resource_metadata_url=base.resource_metadata_url,
-            required_scopes=base.required_scopes if scopes is None else list(scopes),
+        base = get_resource_server().guard
+        if scopes is None:
+            return base
+        url, metadata_url = base.resource_url, base.resource_metadata_url
+        return mcp_auth_guard(
+            base.verifier, resource_url=url, scopes=scopes, resource_metadata_url=metadata_url
         )
 
     def decorate(inner: V) -> V:
@@ -99,17 +97,10 @@ def mcp_auth(
 ) -> Callable[[V], V]:
     """The TS ``mcpAuth``: a decorator protecting a view with an explicit ``verifier``
     (no ``MCP_TOOLS`` needed). Sets ``request.mcp_token``."""
-    guard = BearerGuard(
-        verifier,
-        resource_url=resource_url,
-        resource_metadata_url=resource_metadata_url,
-        required_scopes=list(scopes),
+    guard = mcp_auth_guard(
+        verifier, resource_url=resource_url, scopes=scopes, resource_metadata_url=resource_metadata_url
     )
-
-    def decorate(view: V) -> V:
-        return _protect(view, lambda: guard)
-
-    return decorate
+    return lambda view: _protect(view, lambda: guard)
 
 
 def mcp_auth_clerk(
@@ -121,9 +112,7 @@ def mcp_auth_clerk(
 ) -> Callable[[V], V]:
     """The TS ``mcpAuthClerk``: :func:`mcp_auth` with a Clerk verifier
     (``CLERK_SECRET_KEY`` / ``CLERK_PUBLISHABLE_KEY`` from the environment by default)."""
-    from mcp_tools.server.verifiers.clerk import ClerkTokenVerifier
-
-    verifier = ClerkTokenVerifier(
-        secret_key=secret_key, publishable_key=publishable_key, audience=resource_url
+    guard = mcp_auth_clerk_guard(
+        resource_url=resource_url, scopes=scopes, secret_key=secret_key, publishable_key=publishable_key
     )
-    return mcp_auth(verifier, resource_url=resource_url, scopes=scopes)
+    return lambda view: _protect(view, lambda: guard)

@@ -7,18 +7,20 @@ Routes (names in the ``mcp_tools`` namespace):
 * ``authorization-server``: ``/.well-known/oauth-authorization-server`` (RFC 8414; 404 unless
   ``AUTHORIZATION_SERVER_METADATA`` is set).
 
-Include it at the root: the paths come from ``RESOURCE_URL``, which is what clients see. They
-are computed when this module is imported and again when ``MCP_TOOLS`` changes
-(``override_settings``); every other setting is read per request.
+Include it at the root (system check ``mcp_tools.E012`` refuses a prefix): the paths come from
+``RESOURCE_URL``, which is what clients see. They are computed when this module is imported and
+again when ``MCP_TOOLS`` or ``DEBUG`` changes (``override_settings``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.signals import setting_changed
 from django.urls import URLPattern, clear_url_caches, path
 
-from mcp_tools.server.metadata import protected_resource_metadata_path
 from mcp_tools.server.resource_server import AUTHORIZATION_SERVER_METADATA_PATH
-from mcp_tools_django.conf import mcp_settings
+from mcp_tools_django.runtime import get_resource_server
 from mcp_tools_django.views import (
     authorization_server_metadata_view,
     mcp_view,
@@ -30,24 +32,19 @@ __all__ = ["app_name", "build_urlpatterns", "rebuild", "urlpatterns"]
 app_name = "mcp_tools"
 
 
-def _route(url_path: str) -> str:
-    return url_path.lstrip("/")
-
-
 def build_urlpatterns() -> list[URLPattern]:
-    """The routes for the current settings (falls back to ``/mcp`` when ``RESOURCE_URL`` is
-    unusable, so ``manage.py check`` can still report the problem)."""
+    """The routes for the current settings (``/mcp`` when ``MCP_TOOLS`` is unusable, so that
+    ``manage.py check`` can still report the problem)."""
     try:
-        mcp_path = mcp_settings.mcp_path
-        resource_url = mcp_settings.resource_url
-        metadata_path = protected_resource_metadata_path(resource_url or "http://localhost/mcp")
+        server = get_resource_server()
+        mcp_path, metadata_path = server.mcp_path, server.metadata_path
     except Exception:
         mcp_path, metadata_path = "/mcp", "/.well-known/oauth-protected-resource/mcp"
     return [
-        path(_route(mcp_path), mcp_view, name="mcp"),
-        path(_route(metadata_path), protected_resource_metadata_view, name="protected-resource"),
+        path(mcp_path.lstrip("/"), mcp_view, name="mcp"),
+        path(metadata_path.lstrip("/"), protected_resource_metadata_view, name="protected-resource"),
         path(
-            _route(AUTHORIZATION_SERVER_METADATA_PATH),
+            AUTHORIZATION_SERVER_METADATA_PATH.lstrip("/"),
             authorization_server_metadata_view,
             name="authorization-server",
         ),
@@ -58,6 +55,16 @@ urlpatterns = build_urlpatterns()
 
 
 def rebuild() -> None:
-    """Recompute the routes in place (called when ``MCP_TOOLS`` changes)."""
+    """Recompute the routes in place."""
     urlpatterns[:] = build_urlpatterns()
     clear_url_caches()
+
+
+def _on_setting_changed(*, setting: str, **_kwargs: Any) -> None:
+    # Connected after the runtime's receiver (this module imports it), so the resource server
+    # read here is already the one built from the new settings.
+    if setting in ("MCP_TOOLS", "DEBUG"):
+        rebuild()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="mcp_tools_django.urls.rebuild")

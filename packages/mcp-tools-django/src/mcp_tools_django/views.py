@@ -31,11 +31,10 @@ from mcp_tools.asgi import Message, ResponseCollector
 from mcp_tools.http import Headers, Request, Response, json_response
 from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools.server.wsgi import BridgeResponse, WsgiMcpEndpoint
-from mcp_tools_django.conf import get_resource_server, get_wsgi_endpoint, host_allowed
+from mcp_tools_django.runtime import get_resource_server, get_wsgi_endpoint
 
 __all__ = [
     "authorization_server_metadata_view",
-    "host_refused_response",
     "mcp_async_view",
     "mcp_view",
     "protected_resource_metadata_view",
@@ -52,7 +51,7 @@ def to_core_request(request: HttpRequest, *, body: bytes = b"") -> Request:
     """Convert a Django request; ``body`` is passed in because the views read it with a limit.
 
     The URL is built from the raw ``Host`` header (not :meth:`HttpRequest.get_host`, whose
-    ``DisallowedHost`` would become an HTML 400): the views check the host themselves.
+    ``DisallowedHost`` would become an HTML 400): the endpoint's policy checks the host.
     """
     meta = request.META
     host = meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', 'localhost')}:{meta.get('SERVER_PORT', '80')}"
@@ -75,19 +74,6 @@ def to_django_response(response: Response | BridgeResponse) -> HttpResponseBase:
     return native
 
 
-def host_refused() -> Response:
-    """421 for a ``Host`` outside ``ALLOWED_HOSTS`` (JSON, like the core's own Host check)."""
-    error = {"error": "misdirected_request", "error_description": "Host not allowed"}
-    return json_response(error, status=421)
-
-
-def host_refused_response() -> HttpResponse:
-    """:func:`host_refused` as a Django response."""
-    native = to_django_response(host_refused())
-    assert isinstance(native, HttpResponse)
-    return native
-
-
 def _environ(request: HttpRequest) -> dict[str, Any]:
     if isinstance(request, WSGIRequest):
         return request.environ
@@ -104,8 +90,6 @@ def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBa
     endpoint cannot run in two loops); otherwise the bridge is used, with a warning.
     """
     global _warned_asgi
-    if not host_allowed(request.META.get("HTTP_HOST")):
-        return host_refused_response()
     if isinstance(request, ASGIRequest):
         if endpoint.endpoint.running and not endpoint.bridge.running:
             return async_to_sync(_serve_asgi)(request, endpoint.endpoint)
@@ -138,8 +122,6 @@ async def mcp_async_view(request: HttpRequest) -> HttpResponseBase:
             "loop per request, where the MCP session manager cannot live. Route the MCP path to "
             "mcp_tools_django.views.mcp_view (the default in mcp_tools_django.urls)."
         )
-    if not host_allowed(request.META.get("HTTP_HOST")):
-        return host_refused_response()
     endpoint = get_resource_server().endpoint
     if not endpoint.running:
         raise ImproperlyConfigured(

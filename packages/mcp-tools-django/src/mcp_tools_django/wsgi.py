@@ -8,14 +8,14 @@
     application = get_wsgi_application()
 
 :class:`McpWsgiApplication` wraps Django's WSGI handler (the twin of
-:mod:`mcp_tools_django.asgi`): requests for the MCP path are checked against
-``ALLOWED_HOSTS`` and go straight to the core's :class:`~mcp_tools.server.wsgi.WsgiMcpEndpoint`
-(the same endpoint :func:`~mcp_tools_django.views.mcp_view` uses), without a Django request
-object, URL resolution or middleware, which cost more than the rest of the call. Everything
-else (metadata documents, your views) goes to Django. Django middleware and the
-``request_started``/``request_finished`` signals therefore do not see MCP calls; use
-``route_mcp=False`` (or Django's own ``get_wsgi_application``) to serve the MCP path through
-your URLconf instead.
+:mod:`mcp_tools_django.asgi`): requests for the MCP path go straight to the core's
+:class:`~mcp_tools.server.wsgi.WsgiMcpEndpoint` (the same endpoint
+:func:`~mcp_tools_django.views.mcp_view` uses, whose policy applies ``ALLOWED_HOSTS``), without
+a Django request object, URL resolution or middleware, which cost more than the rest of the
+call. Everything else (metadata documents, your views) goes to Django. Django middleware and
+the ``request_started``/``request_finished`` signals therefore do not see MCP calls; use
+``route_mcp=False`` or ``MCP_TOOLS["WSGI_DISPATCH"] = False`` (or Django's own
+``get_wsgi_application``) to serve the MCP path through your URLconf instead.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application as get_django_wsgi_application
 
-from mcp_tools.server.wsgi import status_line
-from mcp_tools_django.conf import get_resource_server, get_wsgi_endpoint, host_allowed
-from mcp_tools_django.views import host_refused
+from mcp_tools_django.runtime import get_resource_server, get_wsgi_endpoint
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -40,24 +38,23 @@ class McpWsgiApplication:
 
     Args:
         django_app: Django's WSGI handler (``django.core.wsgi.get_wsgi_application()``).
-        route_mcp: ``False`` leaves the MCP path to your URLconf (``mcp_tools_django.urls``).
+        route_mcp: ``False`` leaves the MCP path to your URLconf (``mcp_tools_django.urls``);
+            by default ``MCP_TOOLS["WSGI_DISPATCH"]`` (``True``) decides.
     """
 
-    def __init__(self, django_app: WSGIApplication, *, route_mcp: bool = True) -> None:
+    def __init__(self, django_app: WSGIApplication, *, route_mcp: bool | None = None) -> None:
         self.django_app = django_app
         self.route_mcp = route_mcp
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Settings are read per request (they are cached by conf and reloaded on change).
-        if self.route_mcp and environ.get("PATH_INFO") == get_resource_server().mcp_path:
-            if not host_allowed(environ.get("HTTP_HOST")):
-                refused = host_refused()
-                start_response(status_line(refused.status), refused.headers)
-                return [refused.body]
+        # The resource server is rebuilt when settings change: read it per request.
+        server = get_resource_server()
+        route = server.options.wsgi.dispatch if self.route_mcp is None else self.route_mcp
+        if route and environ.get("PATH_INFO") == server.mcp_path:
             return get_wsgi_endpoint()(environ, start_response)
         return self.django_app(environ, start_response)
 
 
-def get_wsgi_application(*, route_mcp: bool = True) -> McpWsgiApplication:
+def get_wsgi_application(*, route_mcp: bool | None = None) -> McpWsgiApplication:
     """Django's WSGI application (``django.setup()`` included) wrapped by :class:`McpWsgiApplication`."""
     return McpWsgiApplication(get_django_wsgi_application(), route_mcp=route_mcp)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mcp_tools_django.conf import get_store
+from mcp_tools_django.loaders import load_store
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if days < 0:
             raise CommandError("--older-than must be zero or more days")
         try:
-            store = get_store(options["store"])
+            store = load_store(options["store"])
         except Exception as exc:
             raise CommandError(f"no usable store: {exc}") from exc
         try:

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mcp_tools.server.resource_server import AUTHORIZATION_SERVER_METADATA_PATH
-from mcp_tools_django.conf import get_resource_server
+from mcp_tools_django.runtime import get_resource_server
 
 
 class Command(BaseCommand):
