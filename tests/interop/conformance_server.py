@@ -43,6 +43,7 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 
+from mcp_tools._compat import lowlevel_server
 from mcp_tools._outbound import Flow
 from mcp_tools.server.verifiers.base import McpTokenVerifier
 from mcp_tools.server.verifiers.jwt import JWTVerifier
@@ -298,7 +299,7 @@ def build_server() -> MCPServer[Any]:
 
     # -- protocol methods MCPServer leaves to the application --------------------------------
 
-    lowlevel = mcp._lowlevel_server
+    lowlevel = lowlevel_server(mcp)  # MCPServer keeps it private; mcp_tools._compat pins the access
 
     async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
         return EmptyResult()
