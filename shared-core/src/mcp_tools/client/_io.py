@@ -66,16 +66,57 @@ def _redirect_target(
     return target if _origin(target) == _origin(url) else None
 
 
-def _too_large(url: str, guard: UrlGuard) -> ResponseTooLarge:
-    return ResponseTooLarge(
-        f"the response from {url} is larger than {guard.max_response_bytes} bytes; refused "
-        "(raise UrlGuard.max_response_bytes if this server legitimately sends more)",
-        url=url,
-    )
+class _Exchange:
+    """The sans-I/O part of one :class:`Fetch`: the URL to ask next, redirects, the body limit."""
+
+    def __init__(self, fetch: Fetch, guard: UrlGuard) -> None:
+        self.request = fetch.request
+        self.guard = guard
+        self.url = fetch.request.url
+        self.hops = 0
+        self.body = bytearray()
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of the HTTP call (``requests`` and ``httpx2`` share these)."""
+        request = self.request
+        return {
+            "method": request.method,
+            "url": self.url,
+            "headers": dict(request.headers),
+            "data": request.data,
+            "json": request.json_body,
+            "timeout": min(request.timeout, self.guard.timeout),
+        }
+
+    def redirected(self, status: int, headers: dict[str, str]) -> bool:
+        """Whether to follow this answer to a same-origin URL (then :attr:`url` is that URL)."""
+        target = _redirect_target(
+            self.request, self.url, status, headers.get("location"), self.hops, self.guard
+        )
+        if target is None:
+            return False
+        self.url, self.hops = target, self.hops + 1
+        return True
+
+    def add(self, chunk: bytes) -> None:
+        """Append a chunk of the body; refuse a body over the guard's ``max_response_bytes``."""
+        self.body += chunk
+        if len(self.body) > self.guard.max_response_bytes:
+            raise ResponseTooLarge(
+                f"the response from {self.url} is larger than {self.guard.max_response_bytes} bytes; "
+                "refused (raise UrlGuard.max_response_bytes if this server legitimately sends more)",
+                url=self.url,
+            )
+
+    def failed(self, exc: Exception, when: str = "") -> NetworkError:
+        return NetworkError(f"{self.request.method} {self.url} failed{when}: {type(exc).__name__}")
+
+    def response(self, status: int, headers: dict[str, str]) -> OutboundResponse:
+        return OutboundResponse(status, headers, bytes(self.body))
 
 
-def _timeout(request: OutboundRequest, guard: UrlGuard) -> float:
-    return min(request.timeout, guard.timeout)
+def _lower(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
 
 
 # -- synchronous ---------------------------------------------------------------------------------
@@ -84,43 +125,24 @@ def _timeout(request: OutboundRequest, guard: UrlGuard) -> float:
 def _http_sync(fetch: Fetch, guard: UrlGuard, session: Any) -> OutboundResponse:
     import requests
 
-    request = fetch.request
-    url, hops = request.url, 0
+    exchange = _Exchange(fetch, guard)
     while True:
-        guard.check(url)
+        guard.check(exchange.url)
         try:
-            response = session.request(
-                request.method,
-                url,
-                headers=dict(request.headers),
-                data=request.data,
-                json=request.json_body,
-                timeout=_timeout(request, guard),
-                allow_redirects=False,
-                stream=True,
-            )
+            response = session.request(**exchange.arguments(), allow_redirects=False, stream=True)
         except requests.RequestException as exc:
-            raise NetworkError(f"{request.method} {url} failed: {type(exc).__name__}") from None
+            raise exchange.failed(exc) from None
         try:
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            target = _redirect_target(
-                request, url, response.status_code, headers.get("location"), hops, guard
-            )
-            if target is not None:
-                url, hops = target, hops + 1
+            headers = _lower(response.headers)
+            if exchange.redirected(response.status_code, headers):
                 continue
-            body = bytearray()
             if fetch.read_body:
                 try:
                     for chunk in response.iter_content(65536):
-                        body += chunk
-                        if len(body) > guard.max_response_bytes:
-                            raise _too_large(url, guard)
+                        exchange.add(chunk)
                 except requests.RequestException as exc:
-                    raise NetworkError(
-                        f"{request.method} {url} failed while reading: {type(exc).__name__}"
-                    ) from None
-            return OutboundResponse(response.status_code, headers, bytes(body))
+                    raise exchange.failed(exc, " while reading") from None
+            return exchange.response(response.status_code, headers)
         finally:
             response.close()
 
@@ -184,36 +206,20 @@ def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None
 async def _http_async(fetch: Fetch, guard: UrlGuard, client: Any) -> OutboundResponse:
     import httpx2
 
-    request = fetch.request
-    url, hops = request.url, 0
+    exchange = _Exchange(fetch, guard)
     while True:
-        await guard.acheck(url)
+        await guard.acheck(exchange.url)
         try:
-            async with client.stream(
-                request.method,
-                url,
-                headers=dict(request.headers),
-                data=request.data,
-                json=request.json_body,
-                timeout=_timeout(request, guard),
-                follow_redirects=False,
-            ) as response:
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                target = _redirect_target(
-                    request, url, response.status_code, headers.get("location"), hops, guard
-                )
-                if target is not None:
-                    url, hops = target, hops + 1
+            async with client.stream(**exchange.arguments(), follow_redirects=False) as response:
+                headers = _lower(response.headers)
+                if exchange.redirected(response.status_code, headers):
                     continue
-                body = bytearray()
                 if fetch.read_body:
                     async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > guard.max_response_bytes:
-                            raise _too_large(url, guard)
-                return OutboundResponse(response.status_code, headers, bytes(body))
+                        exchange.add(chunk)
+                return exchange.response(response.status_code, headers)
         except httpx2.HTTPError as exc:
-            raise NetworkError(f"{request.method} {url} failed: {type(exc).__name__}") from None
+            raise exchange.failed(exc) from None
 
 
 async def _execute_async(
