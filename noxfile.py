@@ -143,8 +143,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     env = {"PYTHONPATH": os.pathsep.join(str(ROOT / tree) for tree in SRC_TREES)}
-    session.run("lint-imports", "--no-cache", env=env)
-    session.run("python", "scripts/check_import_cycles.py", env=env)
+    broken = []
+    for check in (["lint-imports", "--no-cache"], ["python", "scripts/check_import_cycles.py"]):
+        try:  # run both, so that one run shows every finding
+            session.run(*check, env=env)
+        except nox.command.CommandFailed:
+            broken.append(" ".join(check))
+    if broken:
+        session.error(f"import contracts broken: {', '.join(broken)} (see above)")
 
 
 @nox.session
