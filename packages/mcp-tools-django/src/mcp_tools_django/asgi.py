@@ -7,21 +7,11 @@
     from mcp_tools_django.asgi import get_asgi_application
     application = get_asgi_application()
 
-:class:`McpAsgiApplication` wraps Django's ASGI handler:
-
-* ``lifespan`` scopes (which Django's handler refuses) start the SDK's session manager
-  (``McpEndpoint.run()``) on the serving event loop, together with an optional lifespan of
-  your own, and stop it on shutdown;
-* ``http`` requests to the MCP path go straight to the core's ASGI :class:`McpEndpoint`, whose
-  policy checks ``ALLOWED_HOSTS``: no thread hop, no Django request object;
-* the protected resource metadata document is answered here too, after the same check, when
-  your URLconf routes its path to :func:`mcp_tools_django.views.protected_resource_metadata_view`
-  (``include("mcp_tools_django.urls")`` does); a view of your own at that path (the Clerk
-  variant, say) is left to Django;
-* everything else (your views, websockets) goes to Django.
-
-If the settings change while serving (``override_settings`` in tests), the endpoint built
-from the new settings is started on first use and the previous one is stopped.
+:class:`McpAsgiApplication` wraps Django's ASGI handler: ``lifespan`` starts the SDK's session
+manager on the serving loop (with your own ``lifespan=``); the MCP path goes straight to the
+core's ASGI :class:`McpEndpoint` (whose policy checks ``ALLOWED_HOSTS``), and so does the metadata
+document when your URLconf maps it to :func:`mcp_tools_django.views.protected_resource_metadata_view`;
+everything else goes to Django. After a settings change the new endpoint starts on first use.
 """
 
 from __future__ import annotations
@@ -40,13 +30,11 @@ from django.http import Http404
 from django.urls import resolve
 
 from mcp_tools.asgi import Receive, Scope, Send, request_from_scope, send_response
-from mcp_tools.http import Request, Response
+from mcp_tools.http import Request
 from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools_django.runtime import get_resource_server
 from mcp_tools_django.views import protected_resource_metadata_view
-
-__all__ = ["McpAsgiApplication", "get_asgi_application"]
 
 logger = logging.getLogger("mcp_tools_django")
 
@@ -55,16 +43,9 @@ InnerApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class McpAsgiApplication:
-    """An ASGI application: the MCP endpoint plus a Django project (see the module docstring).
-
-    Args:
-        django_app: Django's ASGI handler (``django.core.asgi.get_asgi_application()``).
-        lifespan: your own startup/shutdown, a zero-argument callable returning an async
-            context manager; entered after the MCP endpoint has started.
-        route_mcp: ``False`` leaves the MCP path (and the metadata document) to your URLconf
-            (map the MCP path to :func:`mcp_tools_django.views.mcp_async_view`); the endpoint is
-            still started here.
-    """
+    """The MCP endpoint plus a Django project (see the module docstring). ``lifespan``: a callable
+    returning an async context manager, entered after the endpoint started. ``route_mcp=False``
+    leaves the MCP path to your URLconf (:func:`mcp_tools_django.views.mcp_async_view`)."""
 
     def __init__(
         self, django_app: InnerApp, *, lifespan: Lifespan | None = None, route_mcp: bool = True
@@ -99,8 +80,8 @@ class McpAsgiApplication:
                 request = request_from_scope(scope)
                 if server.policy.host_allowed(request.headers.get("host")):
                     await send_response(send, server.handle_protected_resource(request))
-                else:  # as Django would refuse it (ALLOWED_HOSTS), with the endpoint's 421
-                    await send_response(send, _host_refused(server))
+                else:  # ALLOWED_HOSTS, as Django would: the policy's 421 for a request without Host
+                    await send_response(send, server.policy.check(Request("GET", "/")))  # type: ignore[arg-type]
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -173,13 +154,6 @@ class McpAsgiApplication:
             await send({"type": "lifespan.startup.failed", "message": f"{type(failure).__name__}: {failure}"})
             raise failure  # as Starlette does: the server reports it and stops
         await send({"type": "lifespan.shutdown.complete"})
-
-
-def _host_refused(server: McpResourceServer) -> Response:
-    """The endpoint policy's 421 (its answer to a request without an admitted ``Host``)."""
-    refused = server.policy.check(Request(method="GET", url="/"))
-    assert refused is not None
-    return refused
 
 
 def get_asgi_application(*, lifespan: Lifespan | None = None, route_mcp: bool = True) -> McpAsgiApplication:

@@ -1,24 +1,8 @@
 """System checks for ``MCP_TOOLS`` (``manage.py check``), with stable ids.
 
 The options are checked by building them as the app does (:func:`.loaders.load_options`); the
-first unusable one is reported, with the id of its key:
-
-=========  ======================================================================================
-E001       ``RESOURCE_URL`` missing outside ``DEBUG`` (W001 under ``DEBUG``: the default is used)
-E002       ``RESOURCE_URL`` not a usable resource identifier (relative, query, ...)
-E003       ``RESOURCE_URL`` not ``https`` outside ``DEBUG``
-E004       ``AUTHORIZATION_SERVERS`` missing or empty
-E005       ``SERVER`` missing, unimportable or not an MCP server
-E006       ``VERIFIER`` (or ``JWKS_URI``) missing, unimportable or failing to build
-E007       ``STORE`` unusable (unknown URL scheme, driver not installed, unimportable)
-E008       ``ALLOWED_HOSTS`` (or ``MCP_TOOLS['ALLOWED_HOSTS']``) does not admit the resource host
-E009       ``MCP_TOOLS`` is not a dict
-E010       ``TOOL_SCOPES`` or ``AUTHORIZATION_SERVER_METADATA`` unusable
-E011       another option unusable
-E012       ``mcp_tools_django.urls`` included under a prefix (the routes are not where
-           ``RESOURCE_URL`` and the discovery documents say)
-W002       unknown keys in ``MCP_TOOLS`` (typos)
-=========  ======================================================================================
+first unusable one is reported with the id of its key. The ids (E001 to E012, W001, W002) and
+their meaning are listed in ``docs/django.md``.
 """
 
 from __future__ import annotations
@@ -40,8 +24,6 @@ from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools_django import conf
 from mcp_tools_django.hosts import host_allowed
 from mcp_tools_django.loaders import load_options
-
-__all__ = ["check_mcp_tools"]
 
 # The id of each option's problems (by flat name); other options: E011.
 _IDS = {"resource_url": 1, "authorization_servers": 4, "server": 5, "verifier": 6, "jwks_uri": 6}

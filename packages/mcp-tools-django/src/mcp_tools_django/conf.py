@@ -1,20 +1,9 @@
-"""The ``MCP_TOOLS`` setting: one namespaced dict, read when needed.
+"""The ``MCP_TOOLS`` setting, read when needed (settings only: :mod:`.loaders` builds objects from
+them, :mod:`.runtime` keeps what was built, :mod:`.hosts` holds the Host rule).
 
 Its keys are the option names of :class:`mcp_tools.options.McpOptions` in upper case
-(:func:`setting_key`: ``"RESOURCE_URL"``, ``"STATELESS"``, ``"WSGI_RESPONSE_TIMEOUT"``, ...), plus
-the Django-only :data:`DJANGO_SETTINGS` (``"STORE"``, ``"STORE_OPTIONS"``)::
-
-    MCP_TOOLS = {
-        "SERVER": "myproject.mcp:server",          # MCPServer / Server / factory, or the object
-        "RESOURCE_URL": "https://api.example.com/mcp",
-        "AUTHORIZATION_SERVERS": ["https://auth.example.com"],
-        "JWKS_URI": "https://auth.example.com/.well-known/jwks.json",
-        "SCOPES": ["mcp:read"],
-        "STORE": "redis://localhost:6379/0",
-    }
-
-This module only reads settings; :mod:`mcp_tools_django.loaders` builds objects from them and
-:mod:`mcp_tools_django.runtime` keeps what was built.
+(``"RESOURCE_URL"``, ``"STATELESS"``, ``"WSGI_RESPONSE_TIMEOUT"``, ...), plus
+:data:`DJANGO_SETTINGS` (``"STORE"``, ``"STORE_OPTIONS"``).
 """
 
 from __future__ import annotations
@@ -26,17 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from mcp_tools.options import flat_fields
-
-__all__ = [
-    "DEBUG_RESOURCE_URL",
-    "DJANGO_SETTINGS",
-    "describe",
-    "django_setting",
-    "option_values",
-    "setting_key",
-    "unknown_keys",
-    "user_settings",
-]
 
 #: The resource URL used when ``RESOURCE_URL`` is missing and ``DEBUG`` is on (``runserver``).
 DEBUG_RESOURCE_URL: Final = "http://localhost:8000/mcp"

@@ -1,9 +1,5 @@
-"""The TypeScript package's building blocks as Django view factories, for hand-wired URLconfs.
-
-Each returns a plain (sync) Django view; wire it with ``path(...)``. They need no ``MCP_TOOLS``
-setting: everything is passed in. ``mcp_auth`` / ``mcp_auth_clerk`` (decorators) live in
-:mod:`mcp_tools_django.decorators`.
-"""
+"""The TypeScript package's building blocks as Django view factories, for hand-wired URLconfs
+(no ``MCP_TOOLS`` needed). ``mcp_auth`` / ``mcp_auth_clerk`` are in :mod:`.decorators`."""
 
 from __future__ import annotations
 
@@ -20,15 +16,6 @@ from mcp_tools.server.endpoint import ServerSource
 from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools_django.hosts import host_allowed
 from mcp_tools_django.views import serve_mcp, to_core_request, to_django_response
-
-__all__ = [
-    "McpView",
-    "auth_server_metadata_handler_clerk",
-    "metadata_cors_options_handler",
-    "protected_resource_handler",
-    "protected_resource_handler_clerk",
-    "streamable_http_handler",
-]
 
 View = Callable[[HttpRequest], HttpResponseBase]
 
@@ -48,8 +35,7 @@ metadata_cors_options_handler = handlers.adapt(handlers.metadata_cors_options_ha
 
 
 class McpView:
-    """A CSRF-exempt Django view serving one protected MCP endpoint (see
-    :func:`streamable_http_handler`). ``endpoint`` is the core ASGI app, for ASGI composition."""
+    """A CSRF-exempt view of one protected MCP endpoint; ``endpoint`` is its ASGI app."""
 
     csrf_exempt = True
 
@@ -63,13 +49,9 @@ class McpView:
 
 
 def streamable_http_handler(options: McpOptions | ServerSource, /, **overrides: Any) -> McpView:
-    """The TS ``streamableHttpHandler``: the protected MCP endpoint as a Django view.
-
-    Takes an :class:`~mcp_tools.options.McpOptions` or the server, plus options by flat name:
-    ``path("mcp", streamable_http_handler(mcp, verifier=..., resource_url=..., ...))``. The
-    ``Host`` check uses ``ALLOWED_HOSTS`` unless ``allowed_hosts`` is given; the SDK runs
-    behind the core's WSGI bridge.
-    """
+    """The TS ``streamableHttpHandler``: an :class:`~mcp_tools.options.McpOptions` or the server,
+    plus options by flat name (``verifier=..., resource_url=...``). ``Host``: ``ALLOWED_HOSTS``
+    unless ``allowed_hosts`` is given."""
     given = options.allowed_hosts if isinstance(options, McpOptions) else None
     if overrides.get("allowed_hosts", given) is None:
         overrides["allowed_hosts"] = host_allowed

@@ -1,9 +1,6 @@
-"""The ``Host`` rule of the MCP endpoint: Django's ``ALLOWED_HOSTS``, given to the core as a predicate.
-
-:func:`host_allowed` is the ``allowed_hosts`` option of every endpoint this package builds, so
-the core's :class:`~mcp_tools.server.origin.HostOriginPolicy` checks the ``Host`` once, with
-Django's matching (``.example.com``, ``*``, the localhost default under ``DEBUG``), and answers
-its JSON 421. ``MCP_TOOLS['ALLOWED_HOSTS']`` replaces ``ALLOWED_HOSTS`` for the endpoint.
+"""The ``Host`` rule of the MCP endpoint: Django's ``ALLOWED_HOSTS`` (or ``MCP_TOOLS['ALLOWED_HOSTS']``)
+as the predicate :func:`host_allowed`, the ``allowed_hosts`` of every endpoint this package builds,
+so the core's :class:`~mcp_tools.server.origin.HostOriginPolicy` checks it once (JSON 421).
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from mcp_tools_django.conf import user_settings
-
-__all__ = ["allowed_host_patterns", "forget", "host_allowed"]
 
 
 def allowed_host_patterns() -> list[str]:
@@ -30,11 +25,8 @@ _memo: dict[str, bool] = {}  # Host header value -> decision; emptied by forget(
 
 
 def host_allowed(host: str | None) -> bool:
-    """Whether a ``Host`` header value is admitted.
-
-    Decisions are remembered per header value (at most 256, then forgotten wholesale, so
-    random Host values cost no memory) until :func:`forget` (called when settings change).
-    """
+    """Whether a ``Host`` header value is admitted. Decisions are remembered per value (at most
+    256, then forgotten wholesale) until :func:`forget` (called when settings change)."""
     if not host:
         return False
     known = _memo.get(host)

@@ -12,8 +12,6 @@ from mcp_tools.stores.base import BaseStore
 from mcp_tools_django import conf
 from mcp_tools_django.hosts import host_allowed
 
-__all__ = ["load_options", "load_store"]
-
 
 def load_options(
     raw: Mapping[str, Any] | None = None, *, describe: Callable[[str], str] = conf.describe

@@ -1,9 +1,5 @@
-"""The objects this process serves, built from ``MCP_TOOLS`` on first use.
-
-A ``setting_changed`` signal for ``MCP_TOOLS``, ``ALLOWED_HOSTS`` or ``DEBUG``
-(``override_settings`` in tests) discards them (:func:`reload`), so the next request sees the
-new configuration.
-"""
+"""The objects this process serves, built from ``MCP_TOOLS`` on first use and discarded when
+``MCP_TOOLS``, ``ALLOWED_HOSTS`` or ``DEBUG`` change (``override_settings``)."""
 
 from __future__ import annotations
 
@@ -19,8 +15,6 @@ from mcp_tools.server.resource_server import McpResourceServer
 from mcp_tools.server.wsgi import WsgiMcpEndpoint
 from mcp_tools_django import hosts
 from mcp_tools_django.loaders import load_options
-
-__all__ = ["RELOAD_ON", "build_resource_server", "get_resource_server", "get_wsgi_endpoint", "reload"]
 
 #: Settings whose change discards what was built.
 RELOAD_ON: Final = frozenset({"MCP_TOOLS", "ALLOWED_HOSTS", "DEBUG"})

@@ -1,15 +1,8 @@
 """URLconf of the MCP endpoint and its discovery documents: ``path("", include("mcp_tools_django.urls"))``.
 
-Routes (names in the ``mcp_tools`` namespace):
-
-* ``mcp``: the MCP endpoint, at the path of ``RESOURCE_URL`` (or ``MCP_PATH``);
-* ``protected-resource``: ``/.well-known/oauth-protected-resource<resource path>`` (RFC 9728);
-* ``authorization-server``: ``/.well-known/oauth-authorization-server`` (RFC 8414; 404 unless
-  ``AUTHORIZATION_SERVER_METADATA`` is set).
-
-Include it at the root (system check ``mcp_tools.E012`` refuses a prefix): the paths come from
-``RESOURCE_URL``, which is what clients see. They are computed when this module is imported and
-again when ``MCP_TOOLS`` or ``DEBUG`` changes (``override_settings``).
+Routes in the ``mcp_tools`` namespace: ``mcp`` (the path of ``RESOURCE_URL``, or ``MCP_PATH``),
+``protected-resource`` (RFC 9728) and ``authorization-server`` (RFC 8414). Include it at the root
+(check ``mcp_tools.E012``): the paths come from ``RESOURCE_URL``, and move when it changes.
 """
 
 from __future__ import annotations
@@ -27,14 +20,11 @@ from mcp_tools_django.views import (
     protected_resource_metadata_view,
 )
 
-__all__ = ["app_name", "build_urlpatterns", "rebuild", "urlpatterns"]
-
 app_name = "mcp_tools"
 
 
 def build_urlpatterns() -> list[URLPattern]:
-    """The routes for the current settings (``/mcp`` when ``MCP_TOOLS`` is unusable, so that
-    ``manage.py check`` can still report the problem)."""
+    """The routes for the current settings (``/mcp`` when ``MCP_TOOLS`` is unusable)."""
     try:
         server = get_resource_server()
         mcp_path, metadata_path = server.mcp_path, server.metadata_path

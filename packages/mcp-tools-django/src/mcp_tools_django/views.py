@@ -1,15 +1,8 @@
 """Django views of the MCP endpoint and its discovery documents, and the two converters.
 
-* :func:`mcp_view` (sync, CSRF-exempt) serves the endpoint under WSGI: the token is checked in
-  the worker thread, then the SDK runs behind the core's WSGI bridge and its answer streams
-  back through a :class:`~django.http.StreamingHttpResponse` (closing it closes the bridge).
-* :func:`mcp_async_view` serves it from Django's async view layer, which only works under
-  ASGI with :func:`mcp_tools_django.asgi.get_asgi_application` owning the lifespan. Under
-  WSGI it refuses loudly: Django would run it in a short-lived event loop per request, where
-  the SDK's session manager cannot live.
-* :func:`protected_resource_metadata_view` and :func:`authorization_server_metadata_view`
-  serve the RFC 9728 / RFC 8414 documents (CSRF-exempt so a stray ``POST`` gets the JSON
-  405 of every adapter rather than Django's CSRF page).
+The views are CSRF-exempt (a stray ``POST`` to a metadata URL gets the JSON 405 of every
+adapter, not Django's CSRF page). :func:`mcp_view` runs the SDK behind the core's WSGI bridge;
+:func:`mcp_async_view` needs ASGI with :func:`mcp_tools_django.asgi.get_asgi_application`.
 """
 
 from __future__ import annotations
@@ -17,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIRequest
-from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -33,26 +24,13 @@ from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools.server.wsgi import BridgeResponse, WsgiMcpEndpoint
 from mcp_tools_django.runtime import get_resource_server, get_wsgi_endpoint
 
-__all__ = [
-    "authorization_server_metadata_view",
-    "mcp_async_view",
-    "mcp_view",
-    "protected_resource_metadata_view",
-    "serve_mcp",
-    "to_core_request",
-    "to_django_response",
-]
-
 logger = logging.getLogger("mcp_tools_django")
 _warned_asgi = False
 
 
 def to_core_request(request: HttpRequest, *, body: bytes = b"") -> Request:
-    """Convert a Django request; ``body`` is passed in because the views read it with a limit.
-
-    The URL is built from the raw ``Host`` header (not :meth:`HttpRequest.get_host`, whose
-    ``DisallowedHost`` would become an HTML 400): the endpoint's policy checks the host.
-    """
+    """Convert a Django request (``body``: read by the caller, with a limit). The raw ``Host``
+    is used, not :meth:`HttpRequest.get_host` (its HTML 400): the endpoint's policy checks it."""
     meta = request.META
     host = meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', 'localhost')}:{meta.get('SERVER_PORT', '80')}"
     url = f"{request.scheme}://{host}{request.get_full_path()}"
@@ -74,21 +52,9 @@ def to_django_response(response: Response | BridgeResponse) -> HttpResponseBase:
     return native
 
 
-def _environ(request: HttpRequest) -> dict[str, Any]:
-    if isinstance(request, WSGIRequest):
-        return request.environ
-    environ = dict(request.META)
-    environ.setdefault("wsgi.url_scheme", request.scheme)
-    return environ
-
-
 def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBase:
-    """Serve one MCP request from synchronous Django code through ``endpoint``.
-
-    Under WSGI the SDK runs behind the bridge. Under ASGI, when the wrapper's lifespan already
-    runs the endpoint on the serving loop, the request is handed to that loop instead (one
-    endpoint cannot run in two loops); otherwise the bridge is used, with a warning.
-    """
+    """Serve one MCP request from sync Django code: through the bridge, or under ASGI on the
+    serving loop when the wrapper's lifespan runs the endpoint there (one endpoint, one loop)."""
     global _warned_asgi
     if isinstance(request, ASGIRequest):
         if endpoint.endpoint.running and not endpoint.bridge.running:
@@ -100,7 +66,8 @@ def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBa
                 "with mcp_tools_django.asgi.get_asgi_application() to avoid the thread hop"
             )
     body = request.read(endpoint.endpoint.max_request_body_size + 1)
-    return to_django_response(endpoint.handle(_environ(request), to_core_request(request, body=body)))
+    environ = {**request.META, "wsgi.url_scheme": request.scheme}  # META: the WSGI environ, or a copy
+    return to_django_response(endpoint.handle(environ, to_core_request(request, body=body)))
 
 
 @csrf_exempt
@@ -110,12 +77,8 @@ def mcp_view(request: HttpRequest) -> HttpResponseBase:
 
 
 async def mcp_async_view(request: HttpRequest) -> HttpResponseBase:
-    """The MCP endpoint as an async view: ASGI only, endpoint started by the ASGI wrapper.
-
-    Use it when Django middleware must see MCP requests: ``get_asgi_application(route_mcp=False)``
-    keeps the lifespan but leaves routing to your URLconf. Raises
-    :class:`~django.core.exceptions.ImproperlyConfigured` under WSGI or without that lifespan.
-    """
+    """The MCP endpoint as an async view, for Django middleware on MCP requests under ASGI with
+    ``get_asgi_application(route_mcp=False)`` (its lifespan starts the endpoint; refused under WSGI)."""
     if not isinstance(request, ASGIRequest):
         raise ImproperlyConfigured(
             "mcp_async_view cannot work under WSGI: Django runs async views there in a new event "

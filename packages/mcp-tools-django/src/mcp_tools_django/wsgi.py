@@ -7,15 +7,10 @@
     from mcp_tools_django.wsgi import get_wsgi_application
     application = get_wsgi_application()
 
-:class:`McpWsgiApplication` wraps Django's WSGI handler (the twin of
-:mod:`mcp_tools_django.asgi`): requests for the MCP path go straight to the core's
-:class:`~mcp_tools.server.wsgi.WsgiMcpEndpoint` (the same endpoint
-:func:`~mcp_tools_django.views.mcp_view` uses, whose policy applies ``ALLOWED_HOSTS``), without
-a Django request object, URL resolution or middleware, which cost more than the rest of the
-call. Everything else (metadata documents, your views) goes to Django. Django middleware and
-the ``request_started``/``request_finished`` signals therefore do not see MCP calls; use
-``route_mcp=False`` or ``MCP_TOOLS["WSGI_DISPATCH"] = False`` (or Django's own
-``get_wsgi_application``) to serve the MCP path through your URLconf instead.
+:class:`McpWsgiApplication` wraps Django's WSGI handler: the MCP path goes straight to the core's
+:class:`~mcp_tools.server.wsgi.WsgiMcpEndpoint` (the one :func:`~mcp_tools_django.views.mcp_view`
+uses), with no Django request, URL resolution or middleware; everything else goes to Django.
+``route_mcp=False`` or ``MCP_TOOLS["WSGI_DISPATCH"] = False`` leaves the MCP path to your URLconf.
 """
 
 from __future__ import annotations
@@ -30,17 +25,10 @@ from mcp_tools_django.runtime import get_resource_server, get_wsgi_endpoint
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["McpWsgiApplication", "get_wsgi_application"]
-
 
 class McpWsgiApplication:
-    """A WSGI application: the MCP endpoint plus a Django project (see the module docstring).
-
-    Args:
-        django_app: Django's WSGI handler (``django.core.wsgi.get_wsgi_application()``).
-        route_mcp: ``False`` leaves the MCP path to your URLconf (``mcp_tools_django.urls``);
-            by default ``MCP_TOOLS["WSGI_DISPATCH"]`` (``True``) decides.
-    """
+    """The MCP endpoint plus a Django project (see the module docstring); ``route_mcp``
+    defaults to ``MCP_TOOLS["WSGI_DISPATCH"]``."""
 
     def __init__(self, django_app: WSGIApplication, *, route_mcp: bool | None = None) -> None:
         self.django_app = django_app

@@ -11,10 +11,7 @@ from mcp_tools_django.loaders import load_store
 
 
 class Command(BaseCommand):
-    help = (
-        "Delete every expired entry of MCP_TOOLS['STORE'], and entries older than --older-than "
-        "days (default 30, as the TypeScript cleanup). Schedule it with cron or a task runner."
-    )
+    help = "Delete expired entries of MCP_TOOLS['STORE'], and entries older than --older-than days."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -24,9 +21,7 @@ class Command(BaseCommand):
             metavar="DAYS",
             help="also delete entries created more than DAYS days ago (default 30; fractions allowed)",
         )
-        parser.add_argument(
-            "--store", metavar="URL", help="a store URL to clean instead of MCP_TOOLS['STORE']"
-        )
+        parser.add_argument("--store", metavar="URL", help="a store URL instead of MCP_TOOLS['STORE']")
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["older_than"]

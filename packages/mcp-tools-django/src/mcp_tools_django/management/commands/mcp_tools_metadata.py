@@ -13,10 +13,7 @@ from mcp_tools_django.runtime import get_resource_server
 
 
 class Command(BaseCommand):
-    help = (
-        "Print the discovery documents as JSON, keyed by the URL they are served at: the RFC 9728 "
-        "protected resource metadata and, when configured, the RFC 8414 authorization server metadata."
-    )
+    help = "Print the discovery documents (RFC 9728, and RFC 8414 when configured) as JSON, by URL."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
