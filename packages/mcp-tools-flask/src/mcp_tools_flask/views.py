@@ -191,10 +191,11 @@ def _decorator(guard: BearerGuard) -> ViewDecorator:
     return decorate
 
 
-#: ``@mcp_auth(verifier, resource_url=..., scopes=[...])``: the view runs with a valid token
-#: (read it from :data:`current_token`); ``mcp_auth_clerk(resource_url=...)`` verifies with Clerk.
 mcp_auth = handlers.adapt(bearer.mcp_auth_guard, _decorator)
+"""``@mcp_auth(verifier, resource_url=..., scopes=[...])``: the view runs only with a valid bearer
+token (read it from :data:`current_token`); 401/403 otherwise. The TS ``mcpAuth``."""
 mcp_auth_clerk = handlers.adapt(bearer.mcp_auth_clerk_guard, _decorator)
+"""``@mcp_auth_clerk(resource_url=..., scopes=[...])``: :func:`mcp_auth` with a Clerk verifier."""
 
 
 # -- TS-named view factories ----------------------------------------------------------------------
@@ -207,6 +208,10 @@ def _ts_view(
 
 
 protected_resource_handler = _ts_view(handlers.protected_resource_handler)
+"""A view of :func:`mcp_tools.server.handlers.protected_resource_handler` (same arguments)."""
 protected_resource_handler_clerk = _ts_view(handlers.protected_resource_handler_clerk)
+"""A view of :func:`mcp_tools.server.handlers.protected_resource_handler_clerk` (same arguments)."""
 auth_server_metadata_handler_clerk = _ts_view(handlers.auth_server_metadata_handler_clerk)
+"""A view of :func:`mcp_tools.server.handlers.auth_server_metadata_handler_clerk` (same arguments)."""
 metadata_cors_options_handler = _ts_view(handlers.metadata_cors_options_handler, ("OPTIONS",))
+"""A view of :func:`mcp_tools.server.handlers.metadata_cors_options_handler` (``OPTIONS`` only)."""
