@@ -48,7 +48,7 @@ def test_core_sources_exist() -> None:
 
 
 def test_the_demo_is_not_in_the_core() -> None:
-    assert not (CORE_ROOT / "demo").exists()
+    assert not list((CORE_ROOT / "demo").rglob("*.py"))
 
 
 def test_no_core_module_imports_a_framework_or_anything_above_the_core() -> None:
@@ -59,13 +59,14 @@ def test_no_core_module_imports_a_framework_or_anything_above_the_core() -> None
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_the_cli_loads_no_framework_even_with_the_demo_registered() -> None:
+def test_the_cli_loads_no_framework_nor_the_demo_runner_even_with_the_demo_registered() -> None:
     pytest.importorskip("mcp_tools_demo")
     # The SDK's server modules import starlette and uvicorn themselves.
     frameworks = sorted(FRAMEWORKS - {"starlette", "uvicorn"})
     code = (
         "import sys, mcp_tools.cli; parser = mcp_tools.cli.build_parser(); "
         "assert 'not installed' not in parser.format_help(); "
+        "assert 'mcp_tools_demo.cli' in sys.modules and 'mcp_tools_demo.runner' not in sys.modules; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {frameworks!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

@@ -10,19 +10,23 @@ Development only. This distribution (``mcp-tools-demo``) depends on ``mcp-tools-
 ``mcp-tools-flask``, ``mcp-tools-django`` and ``uvicorn``, and registers the ``demo`` subcommand
 of the core's ``mcp-tools`` command line through the ``mcp_tools.cli`` entry point group
 (:mod:`mcp_tools_demo.cli`). Nothing imports this package: it sits above the adapters. The
-frameworks are imported inside functions, so ``mcp-tools --help`` loads none of them.
+frameworks are imported inside functions and the names below on first use, so ``mcp-tools
+--help`` loads none of them.
 """
 
 from __future__ import annotations
 
-from .runner import (
-    Demo,
-    DemoError,
-    DemoOptions,
-    discover_authorization_server,
-    missing_requirements,
-    run_demo,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import (
+        Demo,
+        DemoError,
+        DemoOptions,
+        discover_authorization_server,
+        missing_requirements,
+        run_demo,
+    )
 
 __all__ = [
     "Demo",
@@ -32,3 +36,13 @@ __all__ = [
     "missing_requirements",
     "run_demo",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import :mod:`.runner` on first use: ``mcp-tools`` loads this package (through the entry
+    point of :mod:`.cli`) for every subcommand, and the runner brings in the SDK and the client."""
+    if name in __all__:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
