@@ -94,3 +94,16 @@ def test_jwks_uri_builds_the_jwt_verifier_for_this_resource() -> None:
     verifier: Any = rs.guard.verifier
     assert verifier.audiences == (values["resource_url"],)
     assert verifier.issuer == values["authorization_servers"][0]
+
+
+def test_host_and_origin_lists_given_as_strings_are_split_and_predicates_kept() -> None:
+    values = sample_values()
+    values["allowed_hosts"] = "mcp.example.com proxy.internal:*"
+    values["allowed_origins"] = "https://app.example.com"
+    options = McpOptions.from_values(values)
+    assert list(options.allowed_hosts or ()) == ["mcp.example.com", "proxy.internal:*"]
+    assert list(options.allowed_origins or ()) == ["https://app.example.com"]
+    rule = McpOptions.from_values({**values, "allowed_hosts": lambda host: host == "x"}).allowed_hosts
+    rs = McpResourceServer(McpOptions.from_values({**values, "allowed_hosts": rule}))
+    assert rs.policy.host_allowed("x")
+    assert not rs.policy.host_allowed("mcp.example.com")

@@ -168,10 +168,13 @@ class McpOptions:
     )
     allowed_hosts: HostRule | None = field(
         default=None,
-        metadata=_doc("Accepted `Host` values or a predicate (default: the resource URL's host)."),
+        metadata=_doc(
+            "Accepted `Host` values or a predicate (default: the resource URL's host).", load="hosts"
+        ),
     )
     allowed_origins: Sequence[str] | None = field(
-        default=None, metadata=_doc("Accepted browser `Origin` values (default: the resource URL's origin).")
+        default=None,
+        metadata=_doc("Accepted browser `Origin` values (default: the resource URL's origin).", load="list"),
     )
     transport: TransportOptions = field(default_factory=TransportOptions)
     wsgi: WsgiOptions = field(default_factory=WsgiOptions)
@@ -330,7 +333,9 @@ def _resolve(value: Any) -> Any:
 
 
 def _load(kind: str, value: Any, given: Mapping[str, Any], base: McpOptions | None) -> Any:
-    if kind == "list":
+    if kind == "hosts" and callable(value):
+        return value
+    if kind in ("list", "hosts"):
         return value.split() if isinstance(value, str) else list(value)
     if kind in ("object", "mapping"):
         loaded = _resolve(value)
