@@ -178,9 +178,7 @@ def authorize_flow(
         # it needs no authorization. (One that protects only some methods publishes metadata.)
         def no_auth(current: SessionRecord | None) -> SessionRecord:
             record = current or SessionRecord()
-            for name, value in vars(config.record()).items():
-                if value is not None and name != "extra":
-                    setattr(record, name, value)
+            record.set_from(config.record())
             record.auth_complete = record.no_auth = True
             return record
 

@@ -205,6 +205,13 @@ class SessionRecord(_JsonObject):
             }
         return value
 
+    def set_from(self, other: SessionRecord) -> None:
+        """Copy the attributes that are set (not ``None``) in ``other``."""
+        for spec in fields(other):
+            value = getattr(other, spec.name)
+            if value is not None and spec.name != "extra":
+                setattr(self, spec.name, value)
+
     def waiting(self, now: float) -> dict[str, PendingAuth]:
         """The authorizations in flight that have not expired at ``now``."""
         return {state: p for state, p in (self.pending_auth or {}).items() if p.expires_at > now}
