@@ -101,6 +101,7 @@ async def send_response(send: Send, response: Response) -> None:
 
 
 def body_too_large_response(limit: int) -> Response:
+    """The 413 for a body above ``limit`` bytes (OAuth-shaped JSON, like every refusal before the SDK)."""
     return json_response(
         {"error": "payload_too_large", "error_description": f"request body exceeds {limit} bytes"},
         status=413,

@@ -159,6 +159,7 @@ class WsgiMcpDispatcher:
         self.path = path
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Route one WSGI request: the MCP path to the endpoint, anything else to the app."""
         if environ.get("PATH_INFO") == self.path:
             return self.endpoint(environ, start_response)
         return self.app(environ, start_response)

@@ -72,6 +72,7 @@ class InlineLoop:
 
     @property
     def usable(self) -> bool:
+        """True when this process owns the loop and its root task still runs."""
         return self.pid == os.getpid() and not self.loop.is_closed() and not self._root.done()
 
     def run(self, work: Callable[[], Awaitable[Any]]) -> Any:

@@ -71,6 +71,7 @@ class Exchange:
     # -- loop side ------------------------------------------------------------------------
 
     async def receive(self) -> Message:
+        """The app's ``receive``: the whole body once, then ``http.disconnect`` when it happens."""
         if self._body is not None:
             body, self._body = self._body, None
             return {"type": "http.request", "body": body, "more_body": False}
@@ -145,6 +146,7 @@ class LoopThread:
 
     @property
     def alive(self) -> bool:
+        """True while the thread runs with the lifespan entered and the loop open."""
         return self.thread.is_alive() and self.app is not None and not self.loop.is_closed()
 
     def start(self, timeout: float) -> None:
@@ -297,6 +299,7 @@ class Stream:
         raise BridgeError("the ASGI application sent http.response.start twice")
 
     def close(self) -> None:
+        """End the exchange; before its end, disconnect the app, then cancel it after a grace."""
         if self._finished or self._future.done():
             # Read to the end (the app may still be tidying up after its response; let it).
             self._finished = True
