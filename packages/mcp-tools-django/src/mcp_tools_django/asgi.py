@@ -78,10 +78,10 @@ class McpAsgiApplication:
                 return
             if path == self._metadata_path(server):
                 request = request_from_scope(scope)
-                if server.policy.host_allowed(request.headers.get("host")):
-                    await send_response(send, server.handle_protected_resource(request))
-                else:  # ALLOWED_HOSTS, as Django would: the policy's 421 for a request without Host
-                    await send_response(send, server.policy.check(Request("GET", "/")))  # type: ignore[arg-type]
+                # ALLOWED_HOSTS, as Django would: a foreign Host gets the policy's 421 (as without a Host)
+                foreign = not server.policy.host_allowed(request.headers.get("host"))
+                refused = server.policy.check(Request("GET", "/")) if foreign else None
+                await send_response(send, refused or server.handle_protected_resource(request))
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
