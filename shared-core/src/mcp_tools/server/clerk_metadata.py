@@ -35,6 +35,7 @@ from mcp_tools.server.resource import ConfigurationError
 
 __all__ = [
     "CLERK_SERVICE_DOCUMENTATION",
+    "ClerkAuthorizationServerMetadata",
     "ClerkMetadataError",
     "InvalidPublishableKeyError",
     "MetadataCache",
@@ -386,3 +387,39 @@ async def agenerate_clerk_authorization_server_metadata(
         frontend_api_url=frontend_api_url,
         cache=cache,
     )
+
+
+class ClerkAuthorizationServerMetadata:
+    """An :class:`AuthorizationServerMetadataSource` proxying a Clerk instance's metadata.
+
+    The publishable key is read from ``publishable_key`` or the ``env_var`` environment
+    variable when the source is created, so a missing key fails at start-up. Documents are
+    cached for ``cache_ttl`` seconds; failures raise
+    :class:`~mcp_tools.server.clerk_metadata.ClerkMetadataError` (adapters answer 502).
+    """
+
+    def __init__(
+        self,
+        publishable_key: str | None = None,
+        *,
+        env_var: str = "CLERK_PUBLISHABLE_KEY",
+        cache_ttl: float = 300.0,
+        timeout: float = 5.0,
+        frontend_api_url: str | None = None,
+    ) -> None:
+        key = publishable_key or os.environ.get(env_var)
+        if not key:
+            raise ConfigurationError(f"{env_var} environment variable is required (or pass publishable_key=)")
+        derive_clerk_frontend_api_url(key)  # validate now: a bad key is a start-up error
+        self._key = key
+        self._options: dict[str, Any] = {
+            "cache_ttl": cache_ttl,
+            "timeout": timeout,
+            "frontend_api_url": frontend_api_url,
+        }
+
+    def get_sync(self) -> Mapping[str, Any]:
+        return fetch_clerk_authorization_server_metadata(self._key, **self._options)
+
+    async def get(self) -> Mapping[str, Any]:
+        return await afetch_clerk_authorization_server_metadata(self._key, **self._options)

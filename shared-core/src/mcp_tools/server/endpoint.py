@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
 
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -57,15 +57,14 @@ from mcp_tools.asgi import (
     send_response,
 )
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.options import DEFAULT_MAX_BODY
 from mcp_tools.server.bearer import AuthResult, BearerGuard
+from mcp_tools.server.options import DEFAULT_MAX_BODY, ServerSource
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.rpc import peek_rpc
 from mcp_tools.server.scopes import scopes_for_request
 
 __all__ = ["MCP_CORS_ALLOW_HEADERS", "McpEndpoint", "ServerSource"]
 
-ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
 
 ALLOWED_METHODS = ("GET", "POST", "DELETE")
 MCP_CORS_ALLOW_HEADERS = (

@@ -21,28 +21,23 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.options import McpOptions
 from mcp_tools.server.bearer import BearerGuard
-from mcp_tools.server.clerk_metadata import (
-    afetch_clerk_authorization_server_metadata,
-    derive_clerk_frontend_api_url,
-    fetch_clerk_authorization_server_metadata,
-)
-from mcp_tools.server.endpoint import McpEndpoint, ServerSource
+from mcp_tools.server.clerk_metadata import ClerkAuthorizationServerMetadata
+from mcp_tools.server.endpoint import McpEndpoint
 from mcp_tools.server.metadata import (
     build_protected_resource_metadata,
     cors_headers,
     protected_resource_metadata_path,
     protected_resource_metadata_url,
 )
+from mcp_tools.server.options import AuthorizationServerMetadataSource, McpOptions, ServerSource
 from mcp_tools.server.origin import HostOriginPolicy
-from mcp_tools.server.resource import ConfigurationError, validate_resource_url
+from mcp_tools.server.resource import validate_resource_url
 
 if TYPE_CHECKING:
     from mcp_tools.server.wsgi import WsgiMcpEndpoint
@@ -64,15 +59,6 @@ logger = logging.getLogger("mcp_tools.server")
 
 METADATA_CACHE_CONTROL = "public, max-age=3600"
 AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
-
-
-@runtime_checkable
-class AuthorizationServerMetadataSource(Protocol):
-    """Where RFC 8414 metadata comes from when the app serves it (e.g. a cached Clerk proxy)."""
-
-    def get_sync(self) -> Mapping[str, Any]: ...
-
-    async def get(self) -> Mapping[str, Any]: ...
 
 
 def metadata_response(
@@ -247,39 +233,3 @@ async def aserve_metadata_source(
         return early or metadata_response(await source.get())
     except Exception as exc:  # reported as 502, never a 500
         return _metadata_unavailable(exc)
-
-
-class ClerkAuthorizationServerMetadata:
-    """An :class:`AuthorizationServerMetadataSource` proxying a Clerk instance's metadata.
-
-    The publishable key is read from ``publishable_key`` or the ``env_var`` environment
-    variable when the source is created, so a missing key fails at start-up. Documents are
-    cached for ``cache_ttl`` seconds; failures raise
-    :class:`~mcp_tools.server.clerk_metadata.ClerkMetadataError` (adapters answer 502).
-    """
-
-    def __init__(
-        self,
-        publishable_key: str | None = None,
-        *,
-        env_var: str = "CLERK_PUBLISHABLE_KEY",
-        cache_ttl: float = 300.0,
-        timeout: float = 5.0,
-        frontend_api_url: str | None = None,
-    ) -> None:
-        key = publishable_key or os.environ.get(env_var)
-        if not key:
-            raise ConfigurationError(f"{env_var} environment variable is required (or pass publishable_key=)")
-        derive_clerk_frontend_api_url(key)  # validate now: a bad key is a start-up error
-        self._key = key
-        self._options: dict[str, Any] = {
-            "cache_ttl": cache_ttl,
-            "timeout": timeout,
-            "frontend_api_url": frontend_api_url,
-        }
-
-    def get_sync(self) -> Mapping[str, Any]:
-        return fetch_clerk_authorization_server_metadata(self._key, **self._options)
-
-    async def get(self) -> Mapping[str, Any]:
-        return await afetch_clerk_authorization_server_metadata(self._key, **self._options)

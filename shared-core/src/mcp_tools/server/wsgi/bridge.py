@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mcp_tools.asgi import ASGIApp, Scope, collect_response
-from mcp_tools.options import DEFAULT_MAX_BODY
+from mcp_tools.server.options import DEFAULT_MAX_BODY
 from mcp_tools.server.wsgi import hooks
 from mcp_tools.server.wsgi.environ import InvalidBody, build_scope, check_wsgi_server, read_wsgi_body
 from mcp_tools.server.wsgi.errors import BridgeError, BridgeStartupError, refusal
