@@ -7,28 +7,7 @@ derives its configuration keys from.
 
 from __future__ import annotations
 
-from mcp_tools.server.options import (
-    DEFAULT_MAX_BODY,
-    AuthorizationServerMetadataSource,
-    FlatField,
-    HostRule,
-    McpOptions,
-    ServerSource,
-    TransportOptions,
-    WsgiOptions,
-    flat_fields,
-    import_object,
-)
+from mcp_tools.server import options as _defined
+from mcp_tools.server.options import *  # noqa: F403 (the names of mcp_tools.server.options.__all__)
 
-__all__ = [
-    "DEFAULT_MAX_BODY",
-    "AuthorizationServerMetadataSource",
-    "FlatField",
-    "HostRule",
-    "McpOptions",
-    "ServerSource",
-    "TransportOptions",
-    "WsgiOptions",
-    "flat_fields",
-    "import_object",
-]
+__all__ = list(_defined.__all__)
