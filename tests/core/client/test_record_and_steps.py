@@ -280,3 +280,37 @@ async def test_mcp_client_keeps_the_callers_async_store_and_its_limiter() -> Non
     synchronous = get_client_by_session_id(session_id="sid", store=astore, url_guard=GUARD)
     assert synchronous.store is astore  # sync callers use the underlying store, the object is kept
     assert len(astore.reads) == 3
+
+
+# -- one set of typed parameters for both forms ---------------------------------------------------
+
+
+def test_unknown_or_missing_parameters_are_refused_as_a_signature_would() -> None:
+    from mcp_tools.client import create_dynamically_registered_mcp_client
+    from mcp_tools.client.views import ConnectSettings
+
+    common: dict[str, Any] = {
+        "mcp_endpoint": "https://mcp.example/mcp",
+        "oauth_redirect_url": "https://app.example/cb",
+        "mcp_client_name": "app",
+        "mcp_client_version": "1.0",
+        "store": MemoryStore(),
+    }
+    with pytest.raises(TypeError, match="unexpected keyword argument 'client_id'"):
+        create_dynamically_registered_mcp_client(**common, client_id="x")
+    with pytest.raises(TypeError, match="missing required keyword argument 'store'"):
+        create_dynamically_registered_mcp_client(**{k: v for k, v in common.items() if k != "store"})
+    with pytest.raises(TypeError, match="unexpected keyword argument 'scopes'"):
+        ConnectSettings.of({"secret": "s" * 16, "scopes": "read"})  # type: ignore[typeddict-unknown-key]
+    settings = ConnectSettings.of(
+        {
+            "secret": "s" * 16,
+            "oauth_redirect_url": "https://app.example/cb",
+            "mcp_client_name": "app",
+            "mcp_client_version": "1.0",
+            "oauth_scopes": "read",
+            "cookie_name": "c",
+        }
+    )
+    assert settings.cookie_name == "c"
+    assert settings.client_options == {"oauth_scopes": "read"}

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from mcp_tools.client import McpClient, authorization_redirect
 from mcp_tools.client import views as core
+from mcp_tools.client.params import CallbackOptions, ConnectOptions, RedirectOptions
 from mcp_tools.stores import AsyncStore, Store
 from mcp_tools_django.views import to_core_request, to_django_response
 
@@ -35,15 +36,15 @@ __all__ = ["complete_oauth_handler", "connect_handler", "redirect_to_authorizati
 View = Callable[[HttpRequest], HttpResponseBase]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> HttpResponseBase:
+def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> HttpResponseBase:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie."""
     return to_django_response(authorization_redirect(client, **options))
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> View:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> View:
     """A ``GET`` view that starts connecting to the MCP URL in the ``mcp_endpoint`` query
     parameter and redirects to consent (see :func:`mcp_tools.client.views.connect_view` and
-    :class:`~mcp_tools.client.views.ConnectOptions`). Authenticate your users before this view
+    :class:`~mcp_tools.client.params.ConnectOptions`). Authenticate your users before this view
     (e.g. ``login_required``)."""
     settings = core.ConnectSettings.of(options)
 
@@ -57,7 +58,7 @@ def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOpt
 def complete_oauth_handler(
     store: Store | AsyncStore,
     callback: Callable[[McpClient, HttpRequest], HttpResponseBase],
-    **options: Unpack[core.CallbackOptions],
+    **options: Unpack[CallbackOptions],
 ) -> View:
     """The OAuth callback view (TS ``completeOAuthHandler(store, callback)``): calls
     ``callback(client, request)`` with the connected client and the ``HttpRequest``, or answers the

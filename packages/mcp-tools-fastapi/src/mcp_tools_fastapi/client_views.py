@@ -29,6 +29,7 @@ from fastapi import Response as FastAPIResponse
 
 from mcp_tools.client import McpClient, authorization_redirect
 from mcp_tools.client import views as core
+from mcp_tools.client.params import CallbackOptions, ConnectOptions, RedirectOptions
 from mcp_tools.stores import AsyncStore, Store
 
 from .router import to_core_request, to_fastapi_response
@@ -39,7 +40,7 @@ Handler = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 Callback = Callable[[McpClient, FastAPIRequest], "FastAPIResponse | Awaitable[FastAPIResponse]"]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> FastAPIResponse:
+def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> FastAPIResponse:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie.
 
     Use it after :func:`~mcp_tools.client.acreate_dynamically_registered_mcp_client` (or
@@ -49,7 +50,7 @@ def redirect_to_authorization(client: McpClient, **options: Unpack[core.Redirect
 
 
 def complete_oauth_handler(
-    store: Store | AsyncStore, callback: Callback, **options: Unpack[core.CallbackOptions]
+    store: Store | AsyncStore, callback: Callback, **options: Unpack[CallbackOptions]
 ) -> Handler:
     """The OAuth callback route (TS ``completeOAuthHandler(store, callback)``).
 
@@ -72,14 +73,14 @@ def complete_oauth_handler(
     return handler
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> Handler:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> Handler:
     """A view that starts connecting to the MCP URL in the ``mcp_endpoint`` query parameter.
 
     It runs discovery and registration and redirects the browser to consent (setting the binding
     cookie; a binding the browser already has is reused, so parallel flows work). Errors answer
     JSON: ``400`` for a missing URL, otherwise the status of
     :func:`mcp_tools.client.error_response` (``502`` for an unsafe URL or a misconfigured server).
-    ``options``: :class:`mcp_tools.client.views.ConnectOptions` (``oauth_scopes``,
+    ``options``: :class:`mcp_tools.client.params.ConnectOptions` (``oauth_scopes``,
     ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
     """
     settings = core.ConnectSettings.of(options)

@@ -29,21 +29,22 @@ from flask.typing import ResponseReturnValue
 
 from mcp_tools.client import McpClient, authorization_redirect
 from mcp_tools.client import views as core
+from mcp_tools.client.params import CallbackOptions, ConnectOptions, RedirectOptions
 from mcp_tools.stores import AsyncStore, Store
 from mcp_tools_flask.views import View, _named, to_core_request, to_flask_response
 
 __all__ = ["complete_oauth_handler", "connect_handler", "redirect_to_authorization"]
 
 
-def redirect_to_authorization(client: McpClient, **options: Unpack[core.RedirectOptions]) -> FlaskResponse:
+def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptions]) -> FlaskResponse:
     """``303`` to ``client.authorization_url``, setting the signed browser-binding cookie."""
     return to_flask_response(authorization_redirect(client, **options))
 
 
-def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOptions]) -> View:
+def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> View:
     """A ``GET`` view that starts connecting to the MCP URL in the ``mcp_endpoint`` query
     parameter and redirects to consent (see :func:`mcp_tools.client.views.connect_view` and
-    :class:`~mcp_tools.client.views.ConnectOptions`). Authenticate your users before this view."""
+    :class:`~mcp_tools.client.params.ConnectOptions`). Authenticate your users before this view."""
     settings = core.ConnectSettings.of(options)
 
     def view(**_: Any) -> FlaskResponse:
@@ -55,7 +56,7 @@ def connect_handler(store: Store | AsyncStore, **options: Unpack[core.ConnectOpt
 def complete_oauth_handler(
     store: Store | AsyncStore,
     callback: Callable[[McpClient, FlaskRequest], ResponseReturnValue],
-    **options: Unpack[core.CallbackOptions],
+    **options: Unpack[CallbackOptions],
 ) -> View:
     """The OAuth callback view (TS ``completeOAuthHandler``).
 

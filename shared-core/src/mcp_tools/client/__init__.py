@@ -22,12 +22,7 @@ from __future__ import annotations
 
 from .api import (
     DEFAULT_STATE_TTL,
-    CompleteAuthWithCodeParams,
-    CreateDynamicallyRegisteredMcpClientParams,
-    CreateKnownCredentialsMcpClientParams,
-    GetClientBySessionIdParams,
     McpClient,
-    RegistrationOptions,
     acomplete_auth_with_code,
     acreate_dynamically_registered_mcp_client,
     acreate_known_credentials_mcp_client,
@@ -72,6 +67,13 @@ from .errors import (
     UnsafeUrl,
 )
 from .guard import DEFAULT_GUARD, UrlGuard
+from .params import (
+    CompleteAuthWithCodeParams,
+    CreateDynamicallyRegisteredMcpClientParams,
+    CreateKnownCredentialsMcpClientParams,
+    GetClientBySessionIdParams,
+    RegistrationOptions,
+)
 from .record import PendingAuth, SessionRecord
 
 __all__ = [

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from typing import Any, Required, TypedDict, TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 from urllib.parse import urlsplit
 
 from mcp_tools.stores import AsyncStore, Store
@@ -33,16 +33,19 @@ from ._steps import Flow
 from .auth import McpBearerAuth
 from .errors import AuthorizationRequired, McpClientError, SessionNotFound
 from .guard import DEFAULT_GUARD, UrlGuard
+from .params import (
+    CompleteAuthWithCodeParams,
+    CreateDynamicallyRegisteredMcpClientParams,
+    CreateKnownCredentialsMcpClientParams,
+    GetClientBySessionIdParams,
+    Redirect,
+    checked,
+)
 from .record import ClientConfig, SessionRecord, read_session, session_key
 
 __all__ = [
     "DEFAULT_STATE_TTL",
-    "CompleteAuthWithCodeParams",
-    "CreateDynamicallyRegisteredMcpClientParams",
-    "CreateKnownCredentialsMcpClientParams",
-    "GetClientBySessionIdParams",
     "McpClient",
-    "RegistrationOptions",
     "acomplete_auth_with_code",
     "acreate_dynamically_registered_mcp_client",
     "acreate_known_credentials_mcp_client",
@@ -57,8 +60,6 @@ T = TypeVar("T")
 
 #: Seconds an authorization attempt (``state_``/``pkce_verifier_`` entries) stays valid.
 DEFAULT_STATE_TTL = 600.0
-
-Redirect = Callable[[str], Any]
 
 
 def _new_binding(existing: str | None) -> str:
@@ -259,91 +260,6 @@ class McpClient:
         return self.run_sync(lambda client: client.list_tools())
 
 
-# -- parameters (the TypeScript parameter objects, as keyword arguments) ---------------------------
-
-
-class RegistrationOptions(TypedDict, total=False):
-    """How the app describes itself in a dynamic registration (RFC 7591) or a Client ID Metadata
-    Document; also accepted by each adapter's ``connect_handler``."""
-
-    oauth_client_name: str | None
-    oauth_client_uri: str | None
-    #: Register as a public client (``token_endpoint_auth_method=none``).
-    oauth_public_client: bool | None
-    #: A Client ID Metadata Document URL, used where the authorization server supports it.
-    client_metadata_url: str | None
-
-
-class _StartParams(TypedDict, total=False):
-    store: Required[Store | AsyncStore]
-    #: Called with the authorization URL (awaited by the ``a``-functions when it is a coroutine).
-    redirect: Redirect | None
-    #: The value already in the browser's binding cookie, if any (reused so parallel flows work).
-    browser_binding: str | None
-    url_guard: UrlGuard | None
-    mcp_endpoint: Required[str]
-    oauth_redirect_url: Required[str]
-    mcp_client_name: Required[str]
-    mcp_client_version: Required[str]
-    oauth_scopes: str | None
-    #: Seconds the authorization attempt stays valid (default :data:`DEFAULT_STATE_TTL`).
-    state_ttl: float
-
-
-class CreateDynamicallyRegisteredMcpClientParams(_StartParams, RegistrationOptions, total=False):
-    """Parameters of :func:`create_dynamically_registered_mcp_client` (TS name)."""
-
-
-class CreateKnownCredentialsMcpClientParams(_StartParams, total=False):
-    """Parameters of :func:`create_known_credentials_mcp_client` (TS name)."""
-
-    client_id: Required[str]
-    #: ``None`` for a public pre-registered client.
-    client_secret: Required[str | None]
-
-
-class GetClientBySessionIdParams(TypedDict, total=False):
-    """Parameters of :func:`get_client_by_session_id`; the last four go to :class:`McpClient`."""
-
-    session_id: Required[str]
-    store: Required[Store | AsyncStore]
-    url_guard: UrlGuard | None
-    #: Accepted for parity with TypeScript and ignored.
-    state: str | None
-    refresh_skew: float
-    lock_timeout: float
-    mode: str
-    state_ttl: float
-
-
-class CallbackQuery(TypedDict, total=False):
-    """What the authorization server's redirect back carries (RFC 6749 4.1.2, RFC 9207)."""
-
-    state: Required[str]
-    code: Required[str | None]
-    iss: str | None
-    error: str | None
-    error_description: str | None
-
-
-class CompleteAuthWithCodeParams(CallbackQuery, total=False):
-    """Parameters of :func:`complete_auth_with_code` (the callback's query, the store, the binding)."""
-
-    store: Required[Store | AsyncStore]
-    browser_binding: str | None
-    url_guard: UrlGuard | None
-
-
-def _checked(params: Mapping[str, object], kind: Any) -> None:
-    """Reject unknown and missing parameters (``kind`` is the ``TypedDict``), as a signature would."""
-    unknown = sorted(set(params) - kind.__required_keys__ - kind.__optional_keys__)
-    if unknown:
-        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (see {kind.__name__})")
-    missing = sorted(kind.__required_keys__ - set(params))
-    if missing:
-        raise TypeError(f"missing required keyword argument {missing[0]!r} (see {kind.__name__})")
-
-
 _CONFIG_FIELDS = frozenset(spec.name for spec in fields(ClientConfig))
 
 
@@ -354,7 +270,7 @@ def create_run(params: Mapping[str, Any]) -> Run[McpClient]:
 
 def _create(params: Mapping[str, Any], kind: Any) -> Run[McpClient]:
     """Discovery and registration for a new session; the client carries the consent URL."""
-    _checked(params, kind)
+    checked(params, kind)
     config = ClientConfig(**{name: value for name, value in params.items() if name in _CONFIG_FIELDS})
     _check_redirect_url(config.oauth_redirect_url)
     store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
@@ -420,7 +336,7 @@ async def acreate_known_credentials_mcp_client(
 
 
 def _existing(params: GetClientBySessionIdParams) -> Run[McpClient]:
-    _checked(params, GetClientBySessionIdParams)
+    checked(params, GetClientBySessionIdParams)
     session_id, store = params["session_id"], params["store"]
     guard = params.get("url_guard") or DEFAULT_GUARD
 
@@ -462,7 +378,7 @@ def complete_run(**params: Unpack[CompleteAuthWithCodeParams]) -> Run[McpClient]
 
 
 def _complete(params: CompleteAuthWithCodeParams) -> Run[McpClient]:
-    _checked(params, CompleteAuthWithCodeParams)
+    checked(params, CompleteAuthWithCodeParams)
     store, guard = params["store"], params.get("url_guard") or DEFAULT_GUARD
     flow = complete_flow(
         params["state"],

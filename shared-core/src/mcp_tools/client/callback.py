@@ -30,7 +30,7 @@ from mcp_tools.stores import AsyncStore, Store, StoreError
 
 from ._io import Run
 from ._steps import Flow, then
-from .api import DEFAULT_STATE_TTL, CallbackQuery, McpClient, complete_run
+from .api import DEFAULT_STATE_TTL, McpClient, complete_run
 from .errors import (
     AuthorizationFailed,
     ConsentDenied,
@@ -41,6 +41,7 @@ from .errors import (
     UnsafeUrl,
 )
 from .guard import UrlGuard
+from .params import CallbackQuery
 
 __all__ = [
     "BINDING_COOKIE",

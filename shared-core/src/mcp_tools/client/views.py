@@ -1,8 +1,9 @@
 """Framework-neutral client-side views: start a connection, finish the OAuth callback.
 
 Each adapter's ``connect_handler``, ``complete_oauth_handler`` and ``redirect_to_authorization``
-are these functions plus its two converters; their options are typed once here
-(:class:`ConnectOptions`, :class:`CallbackOptions`, :class:`RedirectOptions`). The starting view
+are these functions plus its two converters; their options are typed once in
+:mod:`mcp_tools.client.params` (``ConnectOptions``, ``CallbackOptions``, ``RedirectOptions``).
+The starting view
 reads the MCP URL from a query parameter, runs discovery and registration, and answers ``303`` to
 the authorization server with the signed browser-binding cookie; the callback checks the binding,
 completes the flow and hands the connected :class:`~mcp_tools.client.McpClient` to the app's
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Required, TypedDict
+from typing import Any
 
 from mcp_tools.client._io import Run
 from mcp_tools.client._steps import then
-from mcp_tools.client.api import McpClient, RegistrationOptions, create_run
+from mcp_tools.client.api import McpClient, create_run
 from mcp_tools.client.callback import (
     BINDING_COOKIE,
     CallbackOutcome,
@@ -28,55 +29,19 @@ from mcp_tools.client.callback import (
     responding,
 )
 from mcp_tools.client.guard import UrlGuard
+from mcp_tools.client.params import ConnectOptions, checked
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.stores import AsyncStore, Store
 
 __all__ = [
-    "CallbackOptions",
     "CallbackSettings",
-    "ConnectOptions",
     "ConnectSettings",
-    "RedirectOptions",
     "acomplete_callback",
     "aconnect_view",
     "clear_binding_cookie",
     "complete_callback",
     "connect_view",
 ]
-
-
-class ConnectOptions(RegistrationOptions, total=False):
-    """The keyword arguments of every adapter's ``connect_handler(store, **options)``."""
-
-    #: Signs the browser-binding cookie (the app's secret key; at least 16 bytes).
-    secret: Required[str | bytes]
-    oauth_redirect_url: Required[str]
-    mcp_client_name: Required[str]
-    mcp_client_version: Required[str]
-    oauth_scopes: str | None
-    state_ttl: float
-    #: The query parameter that carries the MCP URL (default ``mcp_endpoint``).
-    endpoint_param: str
-    cookie_name: str
-    url_guard: UrlGuard | None
-
-
-class CallbackOptions(TypedDict, total=False):
-    """The keyword arguments of every adapter's ``complete_oauth_handler(store, callback, **options)``."""
-
-    secret: Required[str | bytes]
-    cookie_name: str
-    url_guard: UrlGuard | None
-
-
-class RedirectOptions(TypedDict, total=False):
-    """The keyword arguments of every adapter's ``redirect_to_authorization(client, **options)``."""
-
-    secret: Required[str | bytes]
-    #: Whether the cookie is ``Secure`` (default: whether the app's redirect URL is https).
-    secure: bool | None
-    cookie_name: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -95,9 +60,7 @@ class ConnectSettings:
     @classmethod
     def of(cls, options: ConnectOptions) -> ConnectSettings:
         """The settings from an adapter's keyword arguments; the rest go to client creation."""
-        unknown = set(options) - ConnectOptions.__required_keys__ - ConnectOptions.__optional_keys__
-        if unknown:
-            raise TypeError(f"connect_handler() got an unexpected keyword argument {min(unknown)!r}")
+        checked(options, ConnectOptions)
         own = {spec.name for spec in fields(cls)}
         mine: dict[str, Any] = {name: value for name, value in options.items() if name in own}
         return cls(
