@@ -84,6 +84,7 @@ def assert_took_effect(rs: McpResourceServer, values: dict[str, Any] | None = No
         got = list(got) if isinstance(got, list | tuple) else got
         assert got == expected, f"option {name}: {got!r} != {expected!r}"
     endpoint = rs.endpoint
+    manager = endpoint._session_manager_for(SERVER)  # what the SDK is given
     checks = {
         "server": lambda v: endpoint.server_source is v,
         "resource_url": lambda v: rs.resource_url == v and rs.document["resource"] == v,
@@ -112,13 +113,13 @@ def assert_took_effect(rs: McpResourceServer, values: dict[str, Any] | None = No
             all(rs.policy.origin_allowed(o) for o in v)
             and not rs.policy.origin_allowed("https://evil.example.net")
         ),
-        "stateless": lambda v: endpoint.stateless is v,
-        "json_response": lambda v: endpoint.json_response is v,
-        "event_store": lambda v: endpoint.event_store is v,
-        "max_request_body_size": lambda v: endpoint.max_request_body_size == v,
-        "session_idle_timeout": lambda v: endpoint.session_idle_timeout == v,
-        "max_sessions": lambda v: endpoint.max_sessions == v,
-        "retry_interval": lambda v: endpoint.retry_interval == v,
+        "stateless": lambda v: endpoint.stateless is v and manager.stateless is v,
+        "json_response": lambda v: endpoint.json_response is v and manager.json_response is v,
+        "event_store": lambda v: manager.event_store is v,
+        "max_request_body_size": lambda v: manager.max_request_body_size == v,
+        "session_idle_timeout": lambda v: manager.session_idle_timeout == v,
+        "max_sessions": lambda v: manager.max_sessions == v,
+        "retry_interval": lambda v: manager.retry_interval == v,
         "wsgi_response_timeout": lambda v: rs.wsgi_endpoint().bridge.response_timeout == v,
         "wsgi_startup_timeout": lambda v: rs.wsgi_endpoint().bridge.startup_timeout == v,
         "wsgi_inline": lambda v: rs.wsgi_endpoint().inline is v,

@@ -64,7 +64,7 @@ def test_streamable_http_handler_takes_the_same_options() -> None:
         authorization_servers=[ISSUER],
     )
     endpoint = streamable_http_handler(options, max_request_body_size=1000, retry_interval=250)
-    assert (endpoint.max_request_body_size, endpoint.retry_interval) == (1000, 250)
+    assert (endpoint.max_request_body_size, endpoint.transport.retry_interval) == (1000, 250)
 
 
 def test_unknown_keywords_are_refused() -> None:

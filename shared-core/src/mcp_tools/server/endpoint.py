@@ -32,10 +32,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.lowlevel.server import Server
 from mcp.server.lowlevel.server import lifespan as default_lifespan
 from mcp.server.mcpserver import MCPServer
-from mcp.server.streamable_http import EventStore
 from mcp.server.streamable_http_manager import (
-    DEFAULT_MAX_SESSIONS,
-    DEFAULT_SESSION_IDLE_TIMEOUT,
     StreamableHTTPSessionManager,
 )
 from mcp.server.transport_security import RequestBodyLimitMiddleware
@@ -58,7 +55,7 @@ from mcp_tools.asgi import (
 )
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.bearer import AuthResult, BearerGuard
-from mcp_tools.server.options import DEFAULT_MAX_BODY, ServerSource
+from mcp_tools.server.options import ServerSource, TransportOptions
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.rpc import peek_rpc
 from mcp_tools.server.scopes import scopes_for_request
@@ -102,8 +99,8 @@ class McpEndpoint:
         guard: verifies bearer tokens and builds the 401/403 challenges.
         policy: accepted ``Host``/``Origin`` values.
         tool_scopes: extra scopes per tool name (see :class:`~mcp_tools.server.scopes.ToolScopes`).
-        stateless: no ``Mcp-Session-Id`` sessions (default; safe with many workers and WSGI).
-        json_response: answer with single JSON bodies rather than SSE (default).
+        transport: how the SDK's transport serves it (:class:`~mcp_tools.server.options.TransportOptions`:
+            stateless JSON by default, safe with many workers and WSGI).
     """
 
     def __init__(
@@ -113,27 +110,17 @@ class McpEndpoint:
         guard: BearerGuard,
         policy: HostOriginPolicy,
         tool_scopes: Mapping[str, Iterable[str]] | None = None,
-        stateless: bool = True,
-        json_response: bool = True,
-        event_store: EventStore | None = None,
-        retry_interval: int | None = None,
-        session_idle_timeout: float | None = DEFAULT_SESSION_IDLE_TIMEOUT,
-        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
-        max_request_body_size: int = DEFAULT_MAX_BODY,
+        transport: TransportOptions | None = None,
     ) -> None:
-        if max_request_body_size <= 0:
-            raise ValueError("max_request_body_size must be positive")
         self.server_source = server
         self.guard = guard
         self.policy = policy
         self.tool_scopes: Mapping[str, Iterable[str]] = tool_scopes or {}
-        self.stateless = stateless
-        self.json_response = json_response
-        self.event_store = event_store
-        self.retry_interval = retry_interval
-        self.session_idle_timeout = session_idle_timeout
-        self.max_sessions = max_sessions
-        self.max_request_body_size = max_request_body_size
+        self.transport = transport = transport or TransportOptions()
+        # read on every request: kept as plain attributes
+        self.stateless = transport.stateless
+        self.json_response = transport.json_response
+        self.max_request_body_size = transport.max_request_body_size
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
         self._authorized: ASGIApp | None = None  # the same without the SDK body limit (authorized_app)
@@ -143,16 +130,17 @@ class McpEndpoint:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _session_manager_for(self, server: MCPServer[Any] | Server[Any]) -> StreamableHTTPSessionManager:
+        transport = self.transport
         return StreamableHTTPSessionManager(
             app=_lowlevel(server),
-            event_store=self.event_store,
-            json_response=self.json_response,
-            stateless=self.stateless,
+            event_store=transport.event_store,
+            json_response=transport.json_response,
+            stateless=transport.stateless,
             security_settings=None,  # Host/Origin are checked here, before authentication
-            retry_interval=self.retry_interval,
-            session_idle_timeout=self.session_idle_timeout,
-            max_request_body_size=self.max_request_body_size,
-            max_sessions=self.max_sessions,
+            retry_interval=transport.retry_interval,
+            session_idle_timeout=transport.session_idle_timeout,
+            max_request_body_size=transport.max_request_body_size,
+            max_sessions=transport.max_sessions,
         )
 
     @contextlib.asynccontextmanager

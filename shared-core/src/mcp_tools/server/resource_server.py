@@ -19,7 +19,6 @@ Adapters only convert requests and responses and register these routes natively.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -138,13 +137,12 @@ class McpResourceServer:
         self.policy = HostOriginPolicy.for_resource(
             self.resource_url, allowed_hosts=options.allowed_hosts, allowed_origins=options.allowed_origins
         )
-        transport = options.transport
         self.endpoint = McpEndpoint(
             options.server,
             guard=self.guard,
             policy=self.policy,
             tool_scopes=tool_scopes,
-            **{f.name: getattr(transport, f.name) for f in dataclasses.fields(transport)},
+            transport=options.transport,
         )
 
     def wsgi_endpoint(self) -> WsgiMcpEndpoint:
