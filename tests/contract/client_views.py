@@ -2,14 +2,17 @@
 
 Each framework's test module subclasses :class:`ClientViewsContract` and provides the
 ``web_app`` fixture: ``(base_url, store)`` of a web app served on 127.0.0.1 with ``/connect``
-(the adapter's ``connect_handler``), ``/oauth/callback`` (its ``complete_oauth_handler``, whose
-callback answers ``{"session_id": ...}``) and ``/notes?session_id=`` (calls ``read_notes``).
+(the adapter's ``connect_handler``; ``GET /connect-form`` shows its form with the framework's
+anti-CSRF token, which is ``GET /connect`` itself where the adapter shows the form),
+``/oauth/callback`` (its ``complete_oauth_handler``, whose callback answers
+``{"session_id": ...}``) and ``/notes?session_id=`` (calls ``read_notes``).
 A ``requests.Session`` plays the browser; oidc-provider and the FastAPI example MCP server are
 the real peers (fixtures of the core client tests).
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 import requests
@@ -42,8 +45,20 @@ def browse_to_callback(browser: requests.Session, base: str, start: str) -> str:
     raise AssertionError("never reached the callback")
 
 
+def form_fields(browser: requests.Session, base: str, mcp_url: str = "") -> dict[str, str]:
+    """The hidden fields of the app's connect form (its anti-CSRF token), as a browser gets them."""
+    page = browser.get(f"{base}/connect-form", params={"mcp_endpoint": mcp_url}, timeout=15)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    assert hidden, page.text
+    return dict(hidden)
+
+
 def start(browser: requests.Session, base: str, mcp_url: str) -> requests.Response:
-    return browser.get(f"{base}/connect", params={"mcp_endpoint": mcp_url}, allow_redirects=False, timeout=15)
+    """Submit the connect form as the user does: ``GET`` the form, ``POST`` it with its token."""
+    data = {**form_fields(browser, base, mcp_url), "mcp_endpoint": mcp_url}
+    return browser.post(f"{base}/connect", data=data, allow_redirects=False, timeout=15)
 
 
 class ClientViewsContract:
@@ -104,11 +119,59 @@ class ClientViewsContract:
     def test_connect_refuses_unsafe_urls(self, web_app: WebApp) -> None:
         base, store = web_app
         before = set(store.keys())
-        missing = requests.get(f"{base}/connect", timeout=5)
+        missing = start(requests.Session(), base, "")
         assert missing.status_code == 400
-        unsafe = requests.get(
-            f"{base}/connect", params={"mcp_endpoint": "http://169.254.169.254/mcp"}, timeout=5
-        )
+        unsafe = start(requests.Session(), base, "http://169.254.169.254/mcp")
         assert unsafe.status_code == 502
         assert unsafe.json()["code"] == "unsafe_url"
+        assert set(store.keys()) == before
+
+    # -- issue 22 item 7: connecting is a POST under CSRF protection ---------------------------------
+
+    def test_connect_get_starts_nothing(self, web_app: WebApp, mcp_server: str) -> None:
+        """A link or an ``<img>`` on another site (``GET /connect?mcp_endpoint=...``) starts no
+        connection: the form at most (``200``), or ``405``; nothing is stored, nothing redirected."""
+        base, store = web_app
+        before = set(store.keys())
+        browser = requests.Session()
+        got = browser.get(
+            f"{base}/connect", params={"mcp_endpoint": mcp_server}, allow_redirects=False, timeout=15
+        )
+        assert got.status_code in (200, 405), got.text
+        assert "location" not in got.headers
+        assert BINDING_COOKIE not in browser.cookies
+        if got.status_code == 200:  # the form, prefilled, not to be framed
+            assert 'method="post"' in got.text
+            assert got.headers["x-frame-options"] == "DENY"
+        assert set(store.keys()) == before
+
+    def test_cross_site_post_without_the_token_is_refused(self, web_app: WebApp, mcp_server: str) -> None:
+        """Another site's auto-submitted form reaches ``/connect`` with the user's cookies but
+        without the token of this browser (none, or the attacker's own): ``403``, nothing stored."""
+        base, store = web_app
+        before = set(store.keys())
+        victim = requests.Session()
+        form_fields(victim, base, mcp_server)  # the victim has used the app: its cookies are set
+        evil = {"Origin": "https://evil.example", "Referer": "https://evil.example/page"}
+        bare = victim.post(
+            f"{base}/connect",
+            data={"mcp_endpoint": mcp_server},
+            headers=evil,
+            allow_redirects=False,
+            timeout=15,
+        )
+        assert bare.status_code == 403, bare.text
+        no_origin = victim.post(
+            f"{base}/connect", data={"mcp_endpoint": mcp_server}, allow_redirects=False, timeout=15
+        )
+        assert no_origin.status_code == 403, no_origin.text
+        attacker_fields = form_fields(requests.Session(), base, mcp_server)  # valid for the attacker only
+        borrowed = victim.post(
+            f"{base}/connect",
+            data={**attacker_fields, "mcp_endpoint": mcp_server},
+            allow_redirects=False,
+            timeout=15,
+        )
+        assert borrowed.status_code == 403, borrowed.text
+        assert BINDING_COOKIE not in victim.cookies
         assert set(store.keys()) == before

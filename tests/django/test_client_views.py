@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.test.utils import override_settings
 from django.urls import clear_url_caches, path
 
@@ -34,6 +35,11 @@ def web_app() -> Iterator[tuple[str, MemoryStore]]:
     def connected(client: McpClient, request: HttpRequest) -> HttpResponse:
         return JsonResponse({"session_id": client.session_id})
 
+    def connect_form(request: HttpRequest) -> HttpResponse:  # the app's page: {% csrf_token %} in a form
+        token = get_token(request)
+        hidden = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+        return HttpResponse(f'<form method="post" action="/connect">{hidden}<input name="mcp_endpoint">')
+
     def notes(request: HttpRequest) -> HttpResponse:
         client = get_client_by_session_id(session_id=request.GET["session_id"], store=store, url_guard=GUARD)
         return JsonResponse(client.call_tool_sync("read_notes", {}).structured_content)
@@ -51,6 +57,7 @@ def web_app() -> Iterator[tuple[str, MemoryStore]]:
             ),
         ),
         path("oauth/callback", complete_oauth_handler(store, connected, secret=SECRET, url_guard=GUARD)),
+        path("connect-form", connect_form),
         path("notes", notes),
     ]
     with override_settings(ROOT_URLCONF="tests.django.client_urls", ALLOWED_HOSTS=["127.0.0.1"]):

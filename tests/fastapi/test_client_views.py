@@ -35,18 +35,16 @@ def web_app() -> Iterator[tuple[str, MemoryStore]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = FastAPI()
-    app.add_api_route(
-        "/connect",
-        connect_handler(
-            store,
-            secret=SECRET,
-            oauth_redirect_url=f"{base}/oauth/callback",
-            mcp_client_name="fastapi-app",
-            mcp_client_version="1.0",
-            url_guard=GUARD,
-        ),
-        methods=["GET"],
+    connect = connect_handler(
+        store,
+        secret=SECRET,
+        oauth_redirect_url=f"{base}/oauth/callback",
+        mcp_client_name="fastapi-app",
+        mcp_client_version="1.0",
+        url_guard=GUARD,
     )
+    app.add_api_route("/connect", connect, methods=["GET", "POST"])
+    app.add_api_route("/connect-form", connect, methods=["GET"])  # GET shows the form
 
     async def connected(client: McpClient, request: FastAPIRequest) -> JSONResponse:
         return JSONResponse({"session_id": client.session_id})

@@ -28,17 +28,17 @@ def web_app() -> Iterator[tuple[str, MemoryStore]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = Flask(__name__)
-    app.add_url_rule(
-        "/connect",
-        view_func=connect_handler(
-            store,
-            secret=SECRET,
-            oauth_redirect_url=f"{base}/oauth/callback",
-            mcp_client_name="flask-app",
-            mcp_client_version="1.0",
-            url_guard=GUARD,
-        ),
+    app.secret_key = SECRET  # the session keeps the anti-CSRF nonce (Flask-WTF style)
+    connect = connect_handler(
+        store,
+        secret=SECRET,
+        oauth_redirect_url=f"{base}/oauth/callback",
+        mcp_client_name="flask-app",
+        mcp_client_version="1.0",
+        url_guard=GUARD,
     )
+    app.add_url_rule("/connect", view_func=connect)
+    app.add_url_rule("/connect-form", view_func=connect)  # GET shows the form
 
     def connected(client: McpClient, callback_request: Request) -> Any:
         assert isinstance(callback_request, Request)  # Flask's own request, as Django's and FastAPI's

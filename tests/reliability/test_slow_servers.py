@@ -60,9 +60,7 @@ def test_hanging_mcp_server_at_connect_is_504_within_the_guard_timeout(silent: s
     guard = UrlGuard(allow_loopback=True, timeout=TIMEOUT)
     with browsers(store, 1, url_guard=guard) as (browser,):
         started = time.monotonic()
-        response = browser.web.get(
-            "/connect", params={"mcp_endpoint": f"{silent}/mcp"}, follow_redirects=False
-        )
+        response = browser.connect(f"{silent}/mcp")
         elapsed = time.monotonic() - started
     assert response.status_code == 504, response.text
     assert response.json()["code"] == "network_error"

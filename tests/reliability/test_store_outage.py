@@ -104,9 +104,7 @@ def test_connect_with_the_store_down_is_503(stack: tuple[RunningServer, str], ba
     try:
         with browsers(store, 1) as (browser,):
             backend.server.stop()
-            connect, elapsed = timed(
-                lambda: browser.web.get("/connect", params={"mcp_endpoint": stack[1]}, follow_redirects=False)
-            )
+            connect, elapsed = timed(lambda: browser.connect(stack[1]))
             assert connect.status_code == 503, connect.text
             assert connect.json()["code"] == "store_unavailable"
             assert elapsed < TIMEOUT + 2

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,7 @@ def web_app(store: Store, **client_options: Any) -> FastAPI:
             url_guard=guard,
             **client_options,
         ),
-        methods=["GET"],
+        methods=["GET", "POST"],
     )
 
     async def connected(client: McpClient, request: FastAPIRequest) -> JSONResponse:
@@ -95,9 +96,17 @@ class Browser:
     #: The cookies right after ``/connect`` (the signed binding), to replay a callback later.
     saved_cookies: dict[str, str] = field(default_factory=dict)
 
+    def connect(self, mcp_url: str) -> Any:
+        """The connect form: ``GET`` it (the anti-CSRF cookie and token), then ``POST`` it."""
+        form = self.web.get("/connect", params={"mcp_endpoint": mcp_url})
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        data = {"mcp_endpoint": mcp_url, "csrf_token": token.group(1)}
+        return self.web.post("/connect", data=data, follow_redirects=False)
+
     def start(self, mcp_url: str) -> str:
         """``/connect``, then the (auto-approving) authorization server; returns the callback path+query."""
-        first = self.web.get("/connect", params={"mcp_endpoint": mcp_url}, follow_redirects=False)
+        first = self.connect(mcp_url)
         assert first.status_code == 303, first.text
         self.saved_cookies = dict(self.web.cookies)
         consent = requests.get(first.headers["location"], allow_redirects=False, timeout=10)

@@ -9,8 +9,12 @@ the callback, and :func:`~mcp_tools.client.aget_client_by_session_id` plus
 a scope the grant lacks. The user's connections (store session ids) live in an ``HttpOnly``
 cookie; the page and its forms only show a hash of them.
 
-Routes: ``GET /`` (the page), ``GET /connect``, ``GET /oauth/callback``, ``POST /call``,
+Routes: ``GET /`` (the page), ``POST /connect``, ``GET /oauth/callback``, ``POST /call``,
 ``POST /disconnect``, and for scripts ``GET /api/connections`` and ``POST /api/call`` (JSON).
+Starting a connection is a ``POST`` of the page's form, which carries a signed double-submit
+token (:class:`mcp_tools.client.views.Csrf`: a nonce cookie, and its HMAC in the form), so
+another site can neither link to nor post a connection into the user's session; ``GET /connect``
+answers ``405``.
 
 FastAPI is imported inside :func:`create_connector_app` only (the core imports no framework
 at module level). The module does not use ``from __future__ import annotations``: FastAPI
@@ -18,6 +22,7 @@ resolves the views' annotations, which name the lazily imported ``Request``.
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +40,7 @@ from mcp_tools.client import (
     aget_client_by_session_id,
     verify_browser_binding,
 )
+from mcp_tools.client.views import CSRF_COOKIE, CSRF_FIELD, csrf_token, new_csrf_nonce
 from mcp_tools.stores import BaseStore
 
 from .page import ConnectionView, ToolView, argument_skeleton, render_page, result_view
@@ -105,6 +111,12 @@ def create_connector_app(config: ConnectorConfig) -> Any:
         origin = request.headers.get("origin")
         return origin is None or origin == config.url
 
+    def csrf_ok(request: Request, fields: dict[str, str]) -> bool:
+        nonce = request.cookies.get(CSRF_COOKIE)
+        expected = csrf_token(config.secret, nonce) if nonce else ""
+        given = fields.get(CSRF_FIELD, "")
+        return bool(expected) and hmac.compare_digest(expected.encode(), given.encode("utf-8"))
+
     async def describe(session_id: str, results: dict[tuple[str, str], dict[str, Any]]) -> ConnectionView:
         conn_id = connection_id(session_id)
         try:
@@ -147,6 +159,7 @@ def create_connector_app(config: ConnectorConfig) -> Any:
             await describe(sid, results or {})
             for sid in (sessions if sessions is not None else sessions_of(request))
         ]
+        nonce = request.cookies.get(CSRF_COOKIE) or new_csrf_nonce()
         body = render_page(
             servers=config.servers,
             authorization_server=config.authorization_server,
@@ -154,8 +167,13 @@ def create_connector_app(config: ConnectorConfig) -> Any:
             connections=views,
             message=message,
             error=error,
+            csrf=csrf_token(config.secret, nonce),
         )
-        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.cookies.get(CSRF_COOKIE) != nonce:
+            response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="lax", path="/")
+        return response
 
     async def authorize_again(request: Request, client: McpClient, scope: str | None) -> Response:
         await client.astart_authorization(scope=scope, browser_binding=binding(request))
@@ -181,9 +199,16 @@ def create_connector_app(config: ConnectorConfig) -> Any:
             message = "Connected. The server's tools are listed below; fill in the arguments and call one."
         return await page(request, message=message)
 
-    @app.get("/connect")
-    async def connect(request: Request, server: str = "", url: str = "") -> Response:
-        endpoint = url.strip() or dict(config.servers).get(server, "")
+    async def form(request: Request) -> dict[str, str]:
+        fields = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        return {key: values[0] for key, values in fields.items()}
+
+    @app.post("/connect")
+    async def connect(request: Request) -> Response:
+        fields = await form(request)
+        if not same_origin(request) or not csrf_ok(request, fields):
+            return await page(request, error="Refused: submit the connect form of this page.", status=403)
+        endpoint = fields.get("url", "").strip() or dict(config.servers).get(fields.get("server", ""), "")
         if not endpoint:
             return await page(request, error="Pick a server or paste an MCP server URL.", status=400)
         try:
@@ -229,10 +254,6 @@ def create_connector_app(config: ConnectorConfig) -> Any:
         )
         shown.delete_cookie(BINDING_COOKIE, path="/")
         return shown
-
-    async def form(request: Request) -> dict[str, str]:
-        fields = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-        return {key: values[0] for key, values in fields.items()}
 
     @app.post("/call")
     async def call_form(request: Request) -> Response:

@@ -1,16 +1,18 @@
 """The demo's journey without a person: a scripted browser built on ``requests``.
 
-For each MCP server it goes through the connector exactly as a user does: ``GET /connect``,
-the redirects to the authorization server, its login and consent forms (filled in and
-submitted like a browser would; or nothing to fill in when the server auto-approves), the
-callback, then lists the tools and calls them through the connector's JSON API, including a
-step-up consent for ``add_note``. Every request has a timeout and the number of steps per
-journey is bounded.
+For each MCP server it goes through the connector exactly as a user does: the page's connect
+form (``POST /connect`` with its anti-CSRF token), the redirects to the authorization server,
+its login and consent forms (filled in and submitted like a browser would; or nothing to fill
+in when the server auto-approves), the callback, then lists the tools and calls them through
+the connector's JSON API, including a step-up consent for ``add_note``. Every request has a
+timeout and the number of steps per journey is bounded.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -127,9 +129,15 @@ class _Journey:
         self.session.close()
 
     def connect(self, name: str) -> str:
-        first = self.session.get(
+        """Submit the connector page's connect form (a ``POST`` carrying its anti-CSRF token)."""
+        page = self.session.get(f"{self.connector}/", timeout=REQUEST_TIMEOUT)
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+        if page.status_code != 200 or token is None:
+            raise HeadlessFailure(f"the connector's page has no connect form ({page.status_code})")
+        first = self.session.post(
             f"{self.connector}/connect",
-            params={"server": name},
+            data={"server": name, "csrf_token": html.unescape(token.group(1))},
+            headers={"Origin": self.connector},
             allow_redirects=False,
             timeout=REQUEST_TIMEOUT,
         )

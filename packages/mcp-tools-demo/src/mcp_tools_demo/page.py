@@ -144,8 +144,9 @@ def render_page(
     connections: Sequence[ConnectionView],
     message: str | None = None,
     error: str | None = None,
+    csrf: str = "",
 ) -> str:
-    """The whole connector page."""
+    """The whole connector page (``csrf``: the connect form's anti-CSRF token)."""
     notice = ""
     if error:
         notice = f'<p class="error" role="alert">{escape(error)}</p>'
@@ -162,7 +163,8 @@ def render_page(
         '<p class="sub">A web app that connects <i>you</i> to OAuth-protected MCP servers: pick a server, '
         "sign in and consent at its authorization server, then call its tools.</p>"
         f"{notice}"
-        '<section><h2>Connect to an MCP server</h2><form method="get" action="/connect">'
+        '<section><h2>Connect to an MCP server</h2><form method="post" action="/connect">'
+        f'<input type="hidden" name="csrf_token" value="{escape(csrf)}">'
         f"{_server_choices(servers)}"
         '<label>or paste an MCP server URL <input type="url" name="url" placeholder="http://127.0.0.1:PORT/mcp">'
         '</label><p><button type="submit" id="connect">Connect</button></p></form>'

@@ -1,7 +1,7 @@
 """System checks for ``MCP_TOOLS`` (``manage.py check``), with stable ids.
 
 The options are checked by building them as the app does (:func:`.loaders.load_options`); the
-first unusable one is reported with the id of its key. The ids (E001 to E012, W001, W002) and
+first unusable one is reported with the id of its key. The ids (E001 to E012, W001 to W003) and
 their meaning are listed in ``docs/django.md``.
 """
 
@@ -91,6 +91,9 @@ def _check_options(raw: Mapping[str, Any]) -> list[CheckMessage]:
 
 
 def _check_store(value: Any) -> list[CheckMessage]:
+    if (conf.django_setting("STORE_OPTIONS") or {}).get("encryption_keys") == [] and not settings.DEBUG:
+        text = "STORE_OPTIONS['encryption_keys'] is []: tokens and client secrets are stored in clear."
+        return [Warning(text, hint="Drop it to derive the keys from SECRET_KEY.", id="mcp_tools.W003")]
     if isinstance(value, str) and "://" in value:
         scheme = value.split(":", 1)[0].lower()
         if scheme not in _STORE_DRIVERS:

@@ -1,20 +1,8 @@
 """Django views for the client side: start a connection (redirect) and finish it (callback).
 
 The logic and the options are in :mod:`mcp_tools.client.views`; these views only convert
-requests and responses. Both are ``GET`` views, so CSRF does not apply. Typical wiring::
-
-    store = store_from_url(settings.MCP_STORE_URL, encryption_keys=[...])
-
-    def connected(client: McpClient, request: HttpRequest) -> HttpResponse:
-        request.session["mcp_session"] = client.session_id
-        return redirect("/")
-
-    urlpatterns = [
-        path("mcp/connect", connect_handler(store, secret=settings.SECRET_KEY,
-             oauth_redirect_url="https://app.example.com/oauth/callback",
-             mcp_client_name="My App", mcp_client_version="1.0")),
-        path("oauth/callback", complete_oauth_handler(store, connected, secret=settings.SECRET_KEY)),
-    ]
+requests and responses. Connecting is a ``POST`` under Django's CSRF protection (your form has
+``{% csrf_token %}``); the callback is a ``GET``. Wiring: ``docs/django.md``.
 """
 
 from __future__ import annotations
@@ -23,7 +11,8 @@ from collections.abc import Callable
 from typing import Unpack
 
 from django.http import HttpRequest, HttpResponseBase
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_POST
 
 from mcp_tools.client import McpClient, authorization_redirect
 from mcp_tools.client import views as core
@@ -42,15 +31,17 @@ def redirect_to_authorization(client: McpClient, **options: Unpack[RedirectOptio
 
 
 def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> View:
-    """A ``GET`` view that starts connecting to the MCP URL in the ``mcp_endpoint`` query
-    parameter and redirects to consent (see :func:`mcp_tools.client.views.connect_view` and
-    :class:`~mcp_tools.client.params.ConnectOptions`). Authenticate your users before this view
-    (e.g. ``login_required``)."""
+    """A ``POST`` view, CSRF-protected by Django (``GET``: ``405``), that starts connecting to the
+    MCP URL in the ``mcp_endpoint`` form field and redirects to consent (see
+    :func:`mcp_tools.client.views.connect_view` and :class:`~mcp_tools.client.params.ConnectOptions`).
+    Authenticate your users before this view (e.g. ``login_required``)."""
     settings = core.ConnectSettings.of(options)
 
-    @require_GET
+    @csrf_protect
+    @require_POST
     def view(request: HttpRequest) -> HttpResponseBase:
-        return to_django_response(core.connect_view(to_core_request(request), store, settings))
+        core_request = to_core_request(request, body=request.body)
+        return to_django_response(core.connect_view(core_request, store, settings, csrf=None))
 
     return view
 

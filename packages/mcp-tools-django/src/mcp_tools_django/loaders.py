@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from mcp_tools.options import McpOptions, import_object
@@ -30,14 +31,17 @@ def load_options(
 
 def load_store(url: str | None = None) -> BaseStore:
     """A store from ``url`` or ``MCP_TOOLS['STORE']`` (a URL such as ``redis://...``, or an import
-    string naming a store or a factory). A new store each call: close it when done."""
+    string naming a store or a factory). A new store each call: close it when done. URL stores are
+    encrypted with keys derived from ``SECRET_KEY`` (and its fallbacks) unless given in STORE_OPTIONS."""
     from mcp_tools.stores.url import store_from_url
 
     value = url if url is not None else conf.django_setting("STORE")
     if not value:
         raise ImproperlyConfigured("MCP_TOOLS['STORE'] is not set (e.g. 'redis://localhost:6379/0')")
     if isinstance(value, str) and "://" in value:
-        return store_from_url(value, **dict(conf.django_setting("STORE_OPTIONS") or {}))
+        fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", ())
+        options = dict(conf.django_setting("STORE_OPTIONS") or {})
+        return store_from_url(value, secret=settings.SECRET_KEY, secret_fallbacks=fallbacks, **options)
     store = import_object(value) if isinstance(value, str) else value
     if callable(store) and not isinstance(store, BaseStore):
         store = store()

@@ -8,7 +8,7 @@ responses. Typical wiring::
 
     app.add_api_route("/mcp/connect", connect_handler(
         store, secret=SECRET, oauth_redirect_url="https://app.example.com/oauth/callback",
-        mcp_client_name="My App", mcp_client_version="1.0"), methods=["GET"])
+        mcp_client_name="My App", mcp_client_version="1.0"), methods=["GET", "POST"])
 
     async def connected(client: McpClient, request: Request) -> Response:
         response = RedirectResponse("/", status_code=303)
@@ -74,18 +74,22 @@ def complete_oauth_handler(
 
 
 def connect_handler(store: Store | AsyncStore, **options: Unpack[ConnectOptions]) -> Handler:
-    """A view that starts connecting to the MCP URL in the ``mcp_endpoint`` query parameter.
+    """A view that starts connecting to the MCP URL posted in the ``mcp_endpoint`` form field.
 
-    It runs discovery and registration and redirects the browser to consent (setting the binding
-    cookie; a binding the browser already has is reused, so parallel flows work). Errors answer
-    JSON: ``400`` for a missing URL, otherwise the status of
-    :func:`mcp_tools.client.error_response` (``502`` for an unsafe URL or a misconfigured server).
+    ``GET`` shows the form (the URL prefilled from the query) and sets the double-submit cookie;
+    nothing else happens. A ``POST`` must carry the form's ``csrf_token`` (else ``403``); it runs
+    discovery and registration and redirects the browser to consent (setting the binding cookie;
+    a binding the browser already has is reused, so parallel flows work). Errors answer JSON:
+    ``400`` for a missing URL, otherwise the status of :func:`mcp_tools.client.error_response`
+    (``502`` for an unsafe URL or a misconfigured server). Route it with ``methods=["GET", "POST"]``.
     ``options``: :class:`mcp_tools.client.params.ConnectOptions` (``oauth_scopes``,
     ``oauth_client_uri``, ``client_metadata_url``...). Authenticate your users before this view.
     """
     settings = core.ConnectSettings.of(options)
+    csrf = core.Csrf(settings.secret)
 
     async def handler(request: FastAPIRequest) -> FastAPIResponse:
-        return to_fastapi_response(await core.aconnect_view(await to_core_request(request), store, settings))
+        core_request = await to_core_request(request)
+        return to_fastapi_response(await core.aconnect_view(core_request, store, settings, csrf=csrf))
 
     return handler

@@ -123,7 +123,8 @@ class ConnectOptions(RegistrationOptions, total=False):
     mcp_client_version: Required[str]
     oauth_scopes: str | None
     state_ttl: float
-    #: The query parameter that carries the MCP URL (default ``mcp_endpoint``).
+    #: The form field that carries the MCP URL (default ``mcp_endpoint``; on ``GET``, the query
+    #: parameter that prefills the form).
     endpoint_param: str
     cookie_name: str
     url_guard: UrlGuard | None

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from .aio import AsyncStore
 from .base import BaseStore, JsonInput, JsonValue, Store, StoreStats
-from .encryption import EncryptedStore, EncryptionKey, generate_encryption_key
+from .encryption import EncryptedStore, EncryptionKey, derive_encryption_keys, generate_encryption_key
 from .errors import (
     StoreClosed,
     StoreCorrupted,
@@ -77,6 +77,7 @@ __all__ = [
     "create_postgres_store",
     "create_redis_store",
     "create_sqlite_store",
+    "derive_encryption_keys",
     "generate_encryption_key",
     "store_from_url",
 ]

@@ -12,12 +12,19 @@ on-disk layout of every backend is unchanged::
 
 The encrypted plaintext also carries the key name, and decryption checks it, so a ciphertext
 copied from one key to another (say from one user's session to another's) is refused.
+
+Safe by default: the adapters derive the keys from the framework's secret
+(:func:`derive_encryption_keys`: Django's ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``, Flask's
+``SECRET_KEY``), and a persistent store created without ``encryption_keys`` logs a warning
+(``encryption_keys=[]`` keeps values in clear on purpose, silently).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TypeAlias
 
@@ -27,7 +34,15 @@ from .errors import StoreDecryptionError
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
-__all__ = ["EncryptedStore", "EncryptionKey", "generate_encryption_key", "maybe_encrypt"]
+__all__ = [
+    "EncryptedStore",
+    "EncryptionKey",
+    "derive_encryption_keys",
+    "generate_encryption_key",
+    "maybe_encrypt",
+]
+
+logger = logging.getLogger("mcp_tools.stores")
 
 #: A Fernet key: 32 random bytes, URL-safe base64 encoded (44 characters), as str or bytes.
 EncryptionKey: TypeAlias = str | bytes
@@ -51,6 +66,28 @@ def generate_encryption_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode("ascii")
+
+
+def derive_encryption_keys(secret: str | bytes | None, fallbacks: Sequence[str | bytes] = ()) -> list[str]:
+    """Fernet keys derived from an application secret and its fallbacks (HKDF-SHA256, RFC 5869).
+
+    The first key (from ``secret``) encrypts, every key decrypts: rotating the framework's secret
+    the framework's way (the old one moved to ``SECRET_KEY_FALLBACKS``) rotates the store's key
+    too. Empty secrets are skipped; ``[]`` when there is none. The derivation has its own
+    ``info`` label, so the store key is not the secret itself nor any other key derived from it.
+    """
+    _require_cryptography()
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    keys = []
+    for value in (secret, *fallbacks):
+        if not value:
+            continue
+        material = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mcp-tools store encryption v1")
+        keys.append(base64.urlsafe_b64encode(hkdf.derive(material)).decode("ascii"))
+    return keys
 
 
 def is_envelope(value: JsonValue) -> bool:
@@ -192,7 +229,18 @@ class EncryptedStore(BaseStore):
 def maybe_encrypt(
     store: BaseStore, keys: Sequence[EncryptionKey] | None, *, allow_plaintext: bool = False
 ) -> BaseStore:
-    """Wrap ``store`` in :class:`EncryptedStore` when ``keys`` is non-empty, else return it."""
+    """Wrap ``store`` in :class:`EncryptedStore` when ``keys`` is non-empty, else return it.
+
+    ``keys=None`` for a persistent backend logs a warning: access tokens, refresh tokens and client
+    secrets would be written in clear (``keys=[]``: in clear on purpose, no warning).
+    """
+    if keys is None and store.backend != "memory":
+        logger.warning(
+            "the %s store keeps access tokens, refresh tokens and client secrets in clear: pass "
+            "encryption_keys=[...] (or let the Django/Flask adapter derive them from SECRET_KEY), "
+            "or encryption_keys=[] to keep them in clear on purpose",
+            store.backend,
+        )
     if not keys:
         return store
     return EncryptedStore(store, keys, allow_plaintext=allow_plaintext)

@@ -12,16 +12,20 @@
 Store options may be given as query parameters (``?table_name=tokens``, ``?key_prefix=app:``,
 ``?default_ttl=3600``, ``?connect_timeout=2``) or as keyword arguments, which win. Other query
 parameters are left in the URL for the driver (``sslmode=require`` for libpq, for example).
-Encryption keys are secrets and are never read from the URL: pass ``encryption_keys=[...]``.
+Encryption keys are secrets and are never read from the URL: pass ``encryption_keys=[...]``, or
+``secret=`` (and ``secret_fallbacks=``) to derive them from the application's secret (see
+:func:`~mcp_tools.stores.encryption.derive_encryption_keys`; the adapters do it with the framework's).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .base import BaseStore
+from .encryption import derive_encryption_keys
 from .fs import create_fs_store
 from .memory import create_memory_store
 from .postgres import create_postgres_store
@@ -88,12 +92,24 @@ def _split_options(url: str, kind: str) -> tuple[str, dict[str, Any]]:
     return cleaned, mine
 
 
-def store_from_url(url: str, **options: Any) -> BaseStore:
+def store_from_url(
+    url: str,
+    *,
+    secret: str | bytes | None = None,
+    secret_fallbacks: Sequence[str | bytes] = (),
+    **options: Any,
+) -> BaseStore:
     """Create a store from ``url`` (see the module docstring for the schemes).
 
     ``options`` are passed to the matching ``create_*_store`` factory (``encryption_keys``,
     ``table_name``, ``key_prefix``, timeouts, ...) and override query parameters of the URL.
+    With ``secret`` and no ``encryption_keys``, the keys are derived from ``secret`` and
+    ``secret_fallbacks`` (rotation), and entries written in clear before still read
+    (``allow_plaintext`` defaults to true then; they are encrypted on their next write).
     """
+    if secret and "encryption_keys" not in options:
+        options["encryption_keys"] = derive_encryption_keys(secret, secret_fallbacks)
+        options.setdefault("allow_plaintext", True)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     kind = _KIND.get(scheme)
     if kind is None:
