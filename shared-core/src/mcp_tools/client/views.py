@@ -133,7 +133,8 @@ class Csrf:
         nonce, headers = self.held(request), []
         if not nonce:
             nonce = new_csrf_nonce()
-            secure = "; Secure" if request.url.startswith("https:") else ""
+            https = request.url.startswith("https:") or settings.oauth_redirect_url.startswith("https:")
+            secure = "; Secure" if https else ""  # as the binding cookie, when the app is served over https
             headers.append(
                 ("Set-Cookie", f"{self.cookie_name}={nonce}; Path=/; HttpOnly; SameSite=Lax{secure}")
             )
