@@ -175,10 +175,18 @@ def test_guard_answers_hits_from_the_cache_and_follows_key_withdrawal(
     from mcp_tools.server.bearer import BearerGuard
 
     server, published = jwks_server
+    # leeway=0: expiry to the second; the guard takes the verifier's leeway (issue 22, item 10;
+    # the 30 s default is covered in test_guard_hardening.py)
     v = JWTVerifier(
-        issuer=ISSUER, audience=RESOURCE, jwks_uri=server.url("/jwks"), clock=clock, jwks_cache_ttl=60
+        issuer=ISSUER,
+        audience=RESOURCE,
+        jwks_uri=server.url("/jwks"),
+        clock=clock,
+        jwks_cache_ttl=60,
+        leeway=0,
     )
     guard = BearerGuard(v, resource_url=RESOURCE, required_scopes=["mcp:read"], clock=clock)
+    assert guard.leeway == 0
     calls: list[str] = []
     for name in ("verify_token", "verify_token_sync"):
         real = getattr(v, name)

@@ -16,7 +16,7 @@ Situation                                              Status  ``error`` in the 
 =====================================================  ======  ==========================
 no ``Authorization`` header                            401     (none, RFC 6750 §3.1)
 malformed header, other scheme, several headers        401     ``invalid_token``
-token in the query string or a form body               401     ``invalid_request``
+token in the query string or a form body (see below)   401     ``invalid_request``
 token refused by the verifier, expired, other audience 401     ``invalid_token``
 required scope missing                                 403     ``insufficient_scope``
 verifier unavailable or failing                        503     (no challenge)
@@ -24,6 +24,16 @@ verifier unavailable or failing                        503     (no challenge)
 
 RFC 6750 would answer a malformed request with 400; this project answers 401 so that a
 client always gets a challenge (and the resource metadata URL) it can act on.
+
+Tokens are read from the ``Authorization`` header only (the MCP authorization specification).
+A form-encoded ``access_token`` field is refused with ``invalid_request``, found by a fixed
+number of substring searches (no parsing, no decoding), so a hostile multi-megabyte body costs
+a few memory scans before authentication, never a parse; ``form_body=False`` skips even that
+(the MCP endpoint checks the token before it reads the body).
+
+Expiry: the guard rechecks ``AccessToken.expires_at`` with the verifier's own ``leeway`` (one
+value: ``JWTVerifier(leeway=30)`` by default), so a token the verifier accepts is never
+refused by the guard for being a few seconds late.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
@@ -68,6 +78,21 @@ logger = logging.getLogger("mcp_tools.server.bearer")
 MAX_AUTHORIZATION_LENGTH = 8192
 
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def _form_has_access_token(body: bytes) -> bool:
+    """Whether a form-encoded ``body`` has a field named exactly ``access_token`` (RFC 6750 §2.2).
+
+    At most five comparisons and substring searches, done in C: no parsing, no decoding, no
+    copy of the body, so a hostile body of several megabytes costs a few memory scans
+    (``parse_qsl`` over 4 MiB held an event loop for most of a second). Field names are compared as sent; a
+    percent-encoded ``access%5Ftoken`` is not looked for (no token is ever taken from a body).
+    """
+    if body.startswith((b"access_token=", b"access_token&")) or body == b"access_token":
+        return True
+    return b"&access_token=" in body or b"&access_token&" in body or body.endswith(b"&access_token")
 
 
 class BearerTokenError(ValueError):
@@ -264,6 +289,9 @@ class BearerGuard:
         check_audience: refuse tokens whose ``AccessToken.resource`` names another resource
             (trailing slashes, case of scheme/host and default ports are not significant).
         clock: current Unix time; injectable for tests.
+        leeway: seconds past ``AccessToken.expires_at`` a token is still accepted. By default
+            the verifier's own ``leeway`` (``JWTVerifier``: 30, ``IntrospectionVerifier``: 0),
+            0 for a verifier that has none: one value for the verifier and the guard.
     """
 
     def __init__(
@@ -276,8 +304,14 @@ class BearerGuard:
         challenge_scopes: Sequence[str] | None = None,
         check_audience: bool = True,
         clock: Callable[[], float] = time.time,
+        leeway: float | None = None,
     ) -> None:
         self.verifier = verifier
+        if leeway is None:
+            leeway = verifier.leeway if isinstance(verifier, McpTokenVerifier) else 0
+        if leeway < 0:
+            raise ValueError("leeway must not be negative")
+        self.leeway = leeway
         # Our verifiers answer a token seen before from their cache without a coroutine or a
         # generator; a token that parsed as an RFC 6750 b64token is already plausible.
         self._cached: Callable[[str], AccessToken | None] | None = (
@@ -307,14 +341,14 @@ class BearerGuard:
 
     # -- the checks, split around the verifier call ----------------------------------------------
 
-    def _extract(self, request: Request) -> str | AuthResult:
+    def _extract(self, request: Request, form_body: bool = True) -> str | AuthResult:
         in_query = False
         if "?" in request.url:  # parse the query only when there is one
             try:
                 in_query = bool(request.query_all("access_token"))
             except ValueError:  # an unparsable URL carries no usable query token
                 in_query = False
-        if in_query or self._token_in_form(request):
+        if in_query or (form_body and self._token_in_form(request)):
             return self.unauthorized(
                 "invalid_request", "Access tokens are accepted only in the Authorization header"
             )
@@ -330,16 +364,10 @@ class BearerGuard:
 
     @staticmethod
     def _token_in_form(request: Request) -> bool:
-        if b"access_token" not in request.body:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != _FORM_CONTENT_TYPE:
             return False
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return False
-        try:
-            pairs = parse_qsl(request.body.decode("latin-1"), keep_blank_values=True)
-        except ValueError:
-            return False
-        return any(name == "access_token" for name, _ in pairs)
+        return _form_has_access_token(request.body)
 
     def _unavailable(self, exc: BaseException, token: str) -> AuthResult:
         if isinstance(exc, TokenVerificationUnavailable):
@@ -355,7 +383,7 @@ class BearerGuard:
     def _check(self, access: AccessToken | None, required_scopes: Sequence[str] | None) -> AuthResult:
         if access is None:
             return self.unauthorized("invalid_token", "Invalid or expired access token")
-        if access.expires_at is not None and access.expires_at < self._clock():
+        if access.expires_at is not None and access.expires_at <= self._clock() - self.leeway:
             return self.unauthorized("invalid_token", "Access token expired")
         if (
             self.check_audience
@@ -376,9 +404,12 @@ class BearerGuard:
 
     # -- entry points --------------------------------------------------------------------------
 
-    def authenticate_sync(self, request: Request, required_scopes: Sequence[str] | None = None) -> AuthResult:
-        """Check ``request`` from synchronous code. ``required_scopes`` overrides the guard's."""
-        token = self._extract(request)
+    def authenticate_sync(
+        self, request: Request, required_scopes: Sequence[str] | None = None, *, form_body: bool = True
+    ) -> AuthResult:
+        """Check ``request`` from synchronous code. ``required_scopes`` overrides the guard's;
+        ``form_body=False`` leaves the body alone (no form-encoded token is looked for)."""
+        token = self._extract(request, form_body)
         if isinstance(token, AuthResult):
             return token
         try:
@@ -398,10 +429,10 @@ class BearerGuard:
         return anyio.run(self.verifier.verify_token, token)
 
     async def authenticate(
-        self, request: Request, required_scopes: Sequence[str] | None = None
+        self, request: Request, required_scopes: Sequence[str] | None = None, *, form_body: bool = True
     ) -> AuthResult:
-        """Check ``request`` from async code. ``required_scopes`` overrides the guard's."""
-        token = self._extract(request)
+        """Check ``request`` from async code; arguments as for :meth:`authenticate_sync`."""
+        token = self._extract(request, form_body)
         if isinstance(token, AuthResult):
             return token
         try:

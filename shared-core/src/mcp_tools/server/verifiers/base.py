@@ -125,6 +125,10 @@ class McpTokenVerifier(ABC):
     (a JWT whose signing key is cached) never create a client at all.
     """
 
+    #: Seconds of clock skew tolerated on ``exp`` (and ``nbf``); the
+    #: :class:`~mcp_tools.server.bearer.BearerGuard` rechecks ``expires_at`` with this same value.
+    leeway: float = 0
+
     def __init__(self, *, session: Any = None, http_client: Any = None) -> None:
         self._session = session
         self._http_client = http_client

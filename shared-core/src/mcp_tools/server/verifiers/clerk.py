@@ -132,6 +132,7 @@ class ClerkTokenVerifier(McpTokenVerifier):
         if not secret:
             raise ValueError("a Clerk secret key is required (secret_key= or CLERK_SECRET_KEY)")
         self._secret = secret
+        self.leeway = leeway
         base = api_url or os.environ.get("CLERK_API_URL") or DEFAULT_CLERK_API_URL
         self._api_url = base.rstrip("/")
         self._api_version = api_version

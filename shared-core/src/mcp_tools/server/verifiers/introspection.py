@@ -99,7 +99,7 @@ class IntrospectionVerifier(McpTokenVerifier):
                 raise ValueError("audience must not be empty")
         self._issuer = issuer
         self._cache_ttl = cache_ttl
-        self._leeway = leeway
+        self._leeway = self.leeway = leeway
         self._timeout = timeout
         self._clock = clock
         self._cache = TokenCache(max_cache_entries, clock)

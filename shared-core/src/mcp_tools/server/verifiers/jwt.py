@@ -282,8 +282,9 @@ class _JWTCore:
             return None
         access = self.access_token(token, claims)
         if access is not None and self.cache_ttl > 0 and access.expires_at is not None:
-            # Only successes are cached, never past exp nor longer than cache_ttl.
-            until = min(float(access.expires_at), self.clock() + self.cache_ttl)
+            # Only successes are cached, never past exp (plus the leeway the check allows)
+            # nor longer than cache_ttl.
+            until = min(float(access.expires_at) + self.leeway, self.clock() + self.cache_ttl)
             self.cache.put(token, access, until, tag=keys)
         return access
 
@@ -394,6 +395,7 @@ class JWTVerifier(McpTokenVerifier):
         super().__init__(session=session, http_client=http_client)
         if not isinstance(issuer, str) or not issuer:
             raise ValueError("issuer is required")
+        self.leeway = leeway
         self._core = _JWTCore(
             issuer=issuer,
             audience=audience,
