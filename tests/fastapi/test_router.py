@@ -233,3 +233,27 @@ def test_streamable_http_handler_hand_wired() -> None:
     with TestClient(app, base_url=ORIGIN) as client:
         assert list_tools(client) == 200
         assert client.post("/mcp", headers=mcp_headers(), content=rpc("tools/list")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/mcp/"),
+        ("GET", "/mcp/"),
+        ("GET", "/.well-known/oauth-protected-resource/mcp/"),
+    ],
+)
+def test_trailing_slash_is_never_redirected_to_the_request_host(method: str, path: str) -> None:
+    """Issue 22, item 10c: Starlette's ``redirect_slashes`` answered ``POST /mcp/`` with a 307 to
+    ``http://<Host header>/mcp``; the router answers the slashed paths itself with a JSON 404."""
+    app = FastAPI()
+    app.include_router(router_for())
+    with TestClient(app, base_url=ORIGIN, follow_redirects=False) as client:
+        headers = {**mcp_headers(mint()), "Host": "evil.example"}
+        response = client.request(method, path, headers=headers, content=rpc("tools/list"))
+        assert response.status_code == 404, (response.status_code, response.headers)
+        assert "location" not in response.headers
+        assert "evil.example" not in response.text
+        assert response.json()["error"] == "not_found"
+        # the real path is unaffected
+        assert client.post("/mcp", headers=mcp_headers(mint()), content=rpc("tools/list")).status_code == 200

@@ -14,7 +14,7 @@ from mcp.server.auth.provider import AccessToken
 from starlette.routing import NoMatchFound, Route
 
 from mcp_tools.errors import ConfigurationError
-from mcp_tools.http import Headers, Request, Response
+from mcp_tools.http import Headers, Request, Response, json_response
 from mcp_tools.options import McpOptions
 from mcp_tools.server import bearer, handlers
 from mcp_tools.server.endpoint import McpEndpoint, ServerSource
@@ -76,6 +76,15 @@ class _AnyMethod:
         await (await self.handler(FastAPIRequest(scope, receive)))(scope, receive, send)
 
 
+def _not_found(path: str) -> Callable[[Request], Response]:
+    def handler(_request: Request) -> Response:
+        return json_response(
+            {"error": "not_found", "error_description": f"this is served at {path}"}, status=404
+        )
+
+    return handler
+
+
 class McpRouter(APIRouter):
     """An :class:`~fastapi.APIRouter` serving one protected MCP endpoint and its discovery documents.
 
@@ -94,6 +103,14 @@ class McpRouter(APIRouter):
             documents[AUTHORIZATION_SERVER_METADATA_PATH] = _endpoint(rs.ahandle_authorization_server)
         for path, handler in documents.items():
             self.routes.append(Route(path, endpoint=_AnyMethod(handler), methods=None))
+        # Starlette's redirect_slashes would answer "/mcp/" with a 307 to a URL built from the
+        # Host header: the other spelling of each path gets a JSON 404 here instead.
+        for path in [rs.mcp_path, *documents]:
+            other = path.rstrip("/") if path.endswith("/") else path + "/"
+            if other and other not in (rs.mcp_path, *documents):
+                self.routes.append(
+                    Route(other, endpoint=_AnyMethod(_endpoint(_not_found(path))), methods=None)
+                )
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[None]:
