@@ -163,6 +163,7 @@ class Demo:
             metadata = discover_authorization_server(self.options.authorization_server)
             self.issuer = str(metadata["issuer"])
             jwks_uri = str(metadata["jwks_uri"])
+            token_type = None  # another server's tokens: RFC 9068's typ may be absent
             if "registration_endpoint" not in metadata:
                 self.out(
                     "warning: the authorization server advertises no registration_endpoint; "
@@ -178,10 +179,13 @@ class Demo:
             )
             self.issuer = self._auth.issuer
             jwks_uri = self._auth.app.jwks_uri
+            token_type = "at+jwt"  # ours issues RFC 9068 access tokens: require the header
 
         builders = {"fastapi": fastapi_mcp_app, "flask": flask_mcp_app, "django": django_mcp_app}
         for name, resource_url in resources.items():
-            verifier = JWTVerifier(issuer=self.issuer, audience=resource_url, jwks_uri=jwks_uri)
+            verifier = JWTVerifier(
+                issuer=self.issuer, audience=resource_url, jwks_uri=jwks_uri, typ=token_type
+            )
             app = builders[name](resource_url=resource_url, issuer=self.issuer, verifier=verifier)
             sock = sockets.pop(name)
             if name == "flask":
