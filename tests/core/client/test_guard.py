@@ -77,3 +77,60 @@ async def test_async_check_matches() -> None:
     await DEV.acheck("http://127.0.0.1:1/x")
     with pytest.raises(UnsafeUrl, match="loopback"):
         await STRICT.acheck("https://127.0.0.1/x")
+
+
+# -- IPv6 addresses that embed an IPv4 address (issue 22, item 6) ---------------------------------
+# Decisions only: the addresses are handed to the guard (check_addresses) or are literals whose
+# "resolution" is parsing (check); no test here opens a connection, whatever the guard decides.
+
+#: Each IPv6 form that carries an IPv4 destination, with the IPv4 address it reaches.
+EMBEDDED = [
+    ("::ffff:169.254.169.254", "169.254.169.254"),  # IPv4-mapped
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),  # NAT64, the well-known prefix (RFC 6052)
+    ("2002:a9fe:a9fe::", "169.254.169.254"),  # 6to4 (RFC 3056): 2002:<IPv4>::/48
+    ("2002:a9fe:a9fe:1:2:3:4:5", "169.254.169.254"),
+    ("2002:7f00:1::", "127.0.0.1"),
+    ("2002:a00:1::", "10.0.0.1"),
+    ("2002:c0a8:101::", "192.168.1.1"),
+    ("2002:6440:1::", "100.64.0.1"),
+    # Teredo (RFC 4380): 2001:0::/32, the client's IPv4 is the last 32 bits XOR 0xffffffff.
+    ("2001:0:4136:e378:8000:63bf:5601:5601", "169.254.169.254"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "10.0.0.1"),
+]
+
+
+@pytest.mark.parametrize(("address", "ipv4"), EMBEDDED)
+def test_embedded_ipv4_is_judged_as_the_address_it_embeds(address: str, ipv4: str) -> None:
+    url = "https://rebound.example/mcp"
+    with pytest.raises(UnsafeUrl, match="refused to prevent server-side request forgery") as info:
+        STRICT.check_addresses(url, "rebound.example", [address])
+    assert ipv4 in str(info.value)  # the message names the IPv4 destination
+
+
+@pytest.mark.parametrize(("address", "ipv4"), EMBEDDED)
+def test_embedded_ipv4_literal_urls_are_refused(address: str, ipv4: str) -> None:
+    with pytest.raises(UnsafeUrl, match=ipv4.replace(".", r"\.")):
+        STRICT.check(f"https://[{address}]/mcp")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:0:4136:e378:8000:63bf:ffff:ffff",  # Teredo to 0.0.0.0
+        "2001:0:4136:e378:8000:63bf:1fff:fffe",  # Teredo to 224.0.0.1
+        "2002:e000:1::",  # 6to4 to 224.0.0.1
+    ],
+)
+def test_embedded_unspecified_or_multicast_is_refused_even_with_allow_private(address: str) -> None:
+    with pytest.raises(UnsafeUrl, match="unspecified or multicast"):
+        UrlGuard(allow_private=True).check_addresses("https://x.example/", "x.example", [address])
+
+
+def test_embedded_public_ipv4_passes_and_allow_private_still_applies() -> None:
+    public = ["2002:5db8:d70e::", "64:ff9b::5db8:d70e", "2001:0:4136:e378:8000:63bf:a247:28f1"]
+    STRICT.check_addresses("https://example.com/", "example.com", public)  # 93.184.215.14
+    UrlGuard(allow_private=True).check_addresses("https://x.example/", "x.example", ["2002:a00:1::"])
+    DEV.check_addresses("https://x.example/", "x.example", ["2002:7f00:1::"])  # loopback, development
+    with pytest.raises(UnsafeUrl, match="private"):
+        DEV.check_addresses("https://x.example/", "x.example", ["2002:a00:1::"])

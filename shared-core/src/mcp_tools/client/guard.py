@@ -10,6 +10,9 @@ on 10.0.0.5, the cloud metadata service on 169.254.169.254). :class:`UrlGuard` r
 - the host name is resolved and **every** address it resolves to must be public: loopback,
   private (RFC 1918, ULA), link-local (incl. 169.254.169.254), carrier-grade NAT, multicast,
   reserved and unspecified addresses are refused unless explicitly allowed;
+- an IPv6 address that carries an IPv4 destination is judged as that IPv4 address: IPv4-mapped
+  (``::ffff:0:0/96``), NAT64 (``64:ff9b::/96``), 6to4 (``2002::/16``, so ``2002:a9fe:a9fe::``
+  is 169.254.169.254) and Teredo (``2001::/32``, the client address inverted in the last 32 bits);
 - ``allowed_hosts`` exempts exact host names you trust (an internal MCP server, say);
 - the HTTP drivers never follow a redirect to another origin, apply ``timeout`` to every
   request and stop reading a response after ``max_response_bytes``.
@@ -32,6 +35,7 @@ from .errors import UnsafeUrl
 __all__ = ["DEFAULT_GUARD", "UrlGuard"]
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -90,13 +94,13 @@ class UrlGuard:
         if host in self.allowed_hosts:
             return
         for text in found:
-            address = ipaddress.ip_address(text.split("%", 1)[0])
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-                address = address.ipv4_mapped
+            resolved = ipaddress.ip_address(text.split("%", 1)[0])
+            address = _embedded_ipv4(resolved)
             problem = self._problem(address)
             if problem:
+                shown = str(address) if address == resolved else f"{address} (embedded in {resolved})"
                 raise UnsafeUrl(
-                    f"{what} {url!r} resolves to {problem} address {address}; refused to prevent "
+                    f"{what} {url!r} resolves to {problem} address {shown}; refused to prevent "
                     "server-side request forgery (configure UrlGuard to allow it if this is intended)",
                     url=url,
                 )
@@ -147,6 +151,23 @@ class UrlGuard:
         if internal:
             return None if self.allow_private else "a private, link-local or reserved"
         return None
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 destination an IPv6 address carries (mapped, NAT64, 6to4, Teredo), else ``address``."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # (server, client): the client is where the packets go
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
 
 
 #: The production default: https only, public addresses only, 10 s, 1 MB.
