@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcp_tools.server.endpoint import DEFAULT_MAX_BODY
+from mcp_tools.options import DEFAULT_MAX_BODY
 from mcp_tools_flask.views import MCP_METHODS
 from tests.contract.spec import BASE_SCOPE, ORIGIN, WRITE_SCOPE, mint
 from tests.contract.suite import (
