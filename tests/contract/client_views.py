@@ -13,14 +13,18 @@ the real peers (fixtures of the core client tests).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
+import pytest
 import requests
 
 from mcp_tools.client import BINDING_COOKIE, UrlGuard
 from mcp_tools.stores import MemoryStore
 from tests.core.client import conftest as client_fixtures
 from tests.core.client.conftest import AuthServer
+from tests.core.client.test_negative import Stub
+from tests.support.servers import free_port, uvicorn_thread
 
 SECRET = "client-views-contract-test-secret"
 GUARD = UrlGuard(allow_loopback=True)
@@ -175,3 +179,45 @@ class ClientViewsContract:
         assert borrowed.status_code == 403, borrowed.text
         assert BINDING_COOKIE not in victim.cookies
         assert set(store.keys()) == before
+
+    # -- an unsafe authorization endpoint is an error page, never a redirect (issue 22, item 5) --
+
+    @pytest.fixture
+    def hostile_mcp(self) -> Iterator[Stub]:
+        """A scripted MCP server whose authorization server metadata the test rewrites."""
+        stub = Stub()
+        with uvicorn_thread(stub, free_port()) as base:
+            stub.base = base
+            yield stub
+
+    @pytest.mark.parametrize(
+        "endpoint",
+        [
+            "javascript:alert(document.cookie)",
+            "data:text/html,<script>alert(document.cookie)</script>",
+            "http://as.example.test/authorize",
+        ],
+    )
+    def test_connect_refuses_an_unsafe_authorization_endpoint(
+        self, web_app: WebApp, hostile_mcp: Stub, endpoint: str
+    ) -> None:
+        base, _store = web_app
+        hostile_mcp.healthy()
+        metadata = hostile_mcp.as_metadata(authorization_endpoint=endpoint)
+        hostile_mcp.routes["/.well-known/oauth-authorization-server/as"] = (200, {}, metadata)
+        response = start(requests.Session(), base, f"{hostile_mcp.base}/mcp")
+        assert response.status_code == 502, (response.status_code, response.headers.get("location"))
+        assert "location" not in response.headers
+        assert response.json()["code"] == "unsafe_url"
+        assert "authorization_endpoint" in response.json()["message"]
+
+    def test_connect_redirects_to_an_https_authorization_endpoint(
+        self, web_app: WebApp, hostile_mcp: Stub
+    ) -> None:
+        base, _store = web_app
+        hostile_mcp.healthy()
+        metadata = hostile_mcp.as_metadata(authorization_endpoint="https://as.example.test/authorize")
+        hostile_mcp.routes["/.well-known/oauth-authorization-server/as"] = (200, {}, metadata)
+        response = start(requests.Session(), base, f"{hostile_mcp.base}/mcp")
+        assert response.status_code == 303, response.text
+        assert response.headers["location"].startswith("https://as.example.test/authorize?")

@@ -346,3 +346,74 @@ def test_expired_state(memory_store: BaseStore, auth_server: AuthServer, mcp_ser
         )
     assert memory_store.keys("state_") == []
     assert memory_store.keys("pkce_verifier_") == []
+
+
+# -- the authorization endpoint (issue 22, item 5) ------------------------------------------------
+# The browser is sent there, so it gets the guard's scheme rules (https; http only to loopback
+# under UrlGuard.for_development()); it is never fetched by the server, so no address check.
+
+UNSAFE_AUTHORIZATION_ENDPOINTS = [
+    ("javascript:alert(document.cookie)", "absolute https URL"),
+    ("JavaScript://as.example/%0Aalert(1)", "absolute https URL"),
+    ("data:text/html,<script>alert(1)</script>", "absolute https URL"),
+    ("http://as.example.test/authorize", "must use https"),
+    ("http://10.0.0.8/authorize", "must use https"),
+    ("//as.example.test/authorize", "absolute https URL"),
+    ("https://user:pw@as.example.test/authorize", "credentials"),
+]
+
+
+def _with_authorization_endpoint(stub: Stub, endpoint: str) -> None:
+    metadata = stub.as_metadata(authorization_endpoint=endpoint)
+    stub.routes["/.well-known/oauth-authorization-server/as"] = (200, {}, metadata)
+
+
+@pytest.mark.parametrize(("endpoint", "match"), UNSAFE_AUTHORIZATION_ENDPOINTS)
+def test_unsafe_authorization_endpoint_is_refused(
+    stub: Stub, memory_store: BaseStore, endpoint: str, match: str
+) -> None:
+    _with_authorization_endpoint(stub, endpoint)
+    error = refused(stub, memory_store, UnsafeUrl, match)
+    assert "authorization_endpoint" in str(error)
+    assert isinstance(error, UnsafeUrl)
+    assert error.url == endpoint
+
+
+@pytest.mark.parametrize(("endpoint", "match"), UNSAFE_AUTHORIZATION_ENDPOINTS[:3])
+@pytest.mark.anyio
+async def test_unsafe_authorization_endpoint_is_refused_async(
+    stub: Stub, memory_store: BaseStore, endpoint: str, match: str
+) -> None:
+    _with_authorization_endpoint(stub, endpoint)
+    with pytest.raises(UnsafeUrl, match=match):
+        await acreate_dynamically_registered_mcp_client(
+            mcp_endpoint=f"{stub.base}/mcp",
+            oauth_redirect_url=REDIRECT,
+            mcp_client_name="neg",
+            mcp_client_version="1",
+            store=memory_store,
+            url_guard=GUARD,
+        )
+    assert memory_store.keys() == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://as.example.test/authorize", "https://as.example.test/authorize?tenant=a"],
+)
+def test_https_authorization_endpoint_is_accepted(stub: Stub, memory_store: BaseStore, endpoint: str) -> None:
+    _with_authorization_endpoint(stub, endpoint)
+    client = start(stub, memory_store)
+    assert client.authorization_url.startswith(f"{endpoint}{'&' if '?' in endpoint else '?'}")
+
+
+def test_loopback_http_authorization_endpoint_only_under_the_development_guard(
+    stub: Stub, memory_store: BaseStore
+) -> None:
+    # The healthy stub's authorization endpoint is http://127.0.0.1:<port>/as/authorize.
+    client = start(stub, memory_store, UrlGuard.for_development())
+    assert client.authorization_url.startswith(f"{stub.base}/as/authorize?")
+    # A guard without allow_loopback refuses it (the stub's own URLs are refused first, so the
+    # decision is checked on the guard's form rule that the flow applies to the endpoint).
+    with pytest.raises(UnsafeUrl, match="must use https"):
+        UrlGuard().parse(f"{stub.base}/as/authorize", "the authorization_endpoint")

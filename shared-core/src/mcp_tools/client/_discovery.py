@@ -28,7 +28,7 @@ from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_serv
 from mcp_tools._outbound import OutboundRequest, OutboundResponse
 from mcp_tools.stores.base import JsonValue
 
-from ._steps import Fetch, Flow, StoreRead, StoreUpdate
+from ._steps import CheckUrl, Fetch, Flow, StoreRead, StoreUpdate
 from .errors import (
     InvalidMetadata,
     MetadataIssuerMismatch,
@@ -210,6 +210,9 @@ def discover_authorization_server(issuer: str | None, endpoint: str) -> Flow[dic
         for name in ("authorization_endpoint", "token_endpoint"):
             if not isinstance(document.get(name), str):
                 raise InvalidMetadata(f"the authorization server metadata at {url} has no {name}", url=url)
+        # The browser is sent there: https only (no javascript: or data:), like every endpoint.
+        what = f"the authorization_endpoint in the authorization server metadata at {url}:"
+        yield from CheckUrl(document["authorization_endpoint"], what)
         return {name: document[name] for name in _AS_FIELDS if name in document}
     raise ServerMisconfigured(
         f"no authorization server metadata found for {expected} (tried {', '.join(tried)})", url=tried[0]

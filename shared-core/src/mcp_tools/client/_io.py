@@ -1,16 +1,18 @@
 """Drive the client flows synchronously or asynchronously: one implementation, two shells.
 
 The OAuth flows in this package are generators of typed steps (:mod:`mcp_tools.client._steps`):
-an HTTP exchange (:class:`Fetch`), a store operation (:class:`StoreRead`, :class:`StoreWrite`,
-:class:`StoreTake`, :class:`StoreUpdate`) or a named lock (:class:`AcquireLock` /
-:class:`ReleaseLock`). :func:`drive_sync` performs the steps with ``requests`` and the store
-directly (Django, Flask); :func:`drive_async` with ``httpx2`` and an
+an HTTP exchange (:class:`Fetch`), a URL check (:class:`CheckUrl`), a store operation
+(:class:`StoreRead`, :class:`StoreWrite`, :class:`StoreTake`, :class:`StoreUpdate`) or a named
+lock (:class:`AcquireLock` / :class:`ReleaseLock`). :func:`drive_sync` performs the steps with
+``requests`` and the store directly (Django, Flask); :func:`drive_async` with ``httpx2`` and an
 :class:`~mcp_tools.stores.AsyncStore` (FastAPI). Each has one executor, a ``match`` over the step
 classes. Errors of a step are thrown into the flow.
 
 Both drivers apply the :class:`~mcp_tools.client.guard.UrlGuard` to every request (so no flow
-can forget it), never follow a redirect to another origin, apply the guard's timeout and stop
-reading a response body after ``max_response_bytes``. Locks still held when a flow ends (by an
+can forget it), never follow a redirect to another origin, apply the guard's timeout as a total
+deadline of each exchange (address check, connect, headers and body, same-origin redirects
+included: a peer trickling one byte a second cannot hold a worker longer) and stop reading a
+response body after ``max_response_bytes``. Locks still held when a flow ends (by an
 error) are released by the driver.
 """
 
@@ -23,11 +25,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
-from mcp_tools._outbound import OutboundRequest, OutboundResponse
+from mcp_tools._outbound import (
+    OutboundRequest,
+    OutboundResponse,
+    Watchdog,
+    deadline_passed,
+    response_socket,
+    watched_session,
+)
 from mcp_tools.stores import AsyncStore, Store
 
 from ._steps import (
     AcquireLock,
+    CheckUrl,
     Fetch,
     Flow,
     ReleaseLock,
@@ -75,8 +85,10 @@ class _Exchange:
         self.url = fetch.request.url
         self.hops = 0
         self.body = bytearray()
+        #: The total deadline of the exchange, in seconds.
+        self.limit = min(fetch.request.timeout, guard.timeout)
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self, timeout: float) -> dict[str, Any]:
         """The keyword arguments of the HTTP call (``requests`` and ``httpx2`` share these)."""
         request = self.request
         return {
@@ -85,7 +97,7 @@ class _Exchange:
             "headers": dict(request.headers),
             "data": request.data,
             "json": request.json_body,
-            "timeout": min(request.timeout, self.guard.timeout),
+            "timeout": timeout,
         }
 
     def redirected(self, status: int, headers: dict[str, str]) -> bool:
@@ -111,6 +123,10 @@ class _Exchange:
     def failed(self, exc: Exception, when: str = "") -> NetworkError:
         return NetworkError(f"{self.request.method} {self.url} failed{when}: {type(exc).__name__}")
 
+    def timed_out(self) -> NetworkError:
+        """The error of an exchange that outlived its total deadline (the guard's timeout)."""
+        return NetworkError(f"{self.request.method} {self.url} failed: {deadline_passed(self.limit)}")
+
     def response(self, status: int, headers: dict[str, str]) -> OutboundResponse:
         return OutboundResponse(status, headers, bytes(self.body))
 
@@ -126,25 +142,33 @@ def _http_sync(fetch: Fetch, guard: UrlGuard, session: Any) -> OutboundResponse:
     import requests
 
     exchange = _Exchange(fetch, guard)
-    while True:
-        guard.check(exchange.url)
-        try:
-            response = session.request(**exchange.arguments(), allow_redirects=False, stream=True)
-        except requests.RequestException as exc:
-            raise exchange.failed(exc) from None
-        try:
-            headers = _lower(response.headers)
-            if exchange.redirected(response.status_code, headers):
-                continue
-            if fetch.read_body:
-                try:
-                    for chunk in response.iter_content(65536):
-                        exchange.add(chunk)
-                except requests.RequestException as exc:
-                    raise exchange.failed(exc, " while reading") from None
-            return exchange.response(response.status_code, headers)
-        finally:
-            response.close()
+    with Watchdog(exchange.limit) as dog:  # shuts the sockets down when the deadline passes
+        while True:
+            guard.check(exchange.url)
+            try:
+                response = session.request(
+                    **exchange.arguments(dog.remaining()), allow_redirects=False, stream=True
+                )
+            except requests.RequestException as exc:
+                raise (exchange.timed_out() if dog.expired else exchange.failed(exc)) from None
+            try:
+                dog.watch(response_socket(response))  # a caller's session: known from here on
+                headers = _lower(response.headers)
+                if exchange.redirected(response.status_code, headers):
+                    continue
+                if fetch.read_body:
+                    try:
+                        for chunk in response.iter_content(65536):
+                            exchange.add(chunk)
+                    except requests.RequestException as exc:
+                        if dog.expired:
+                            raise exchange.timed_out() from None
+                        raise exchange.failed(exc, " while reading") from None
+                if dog.expired:  # a body without a length just ends when its socket is shut down
+                    raise exchange.timed_out()
+                return exchange.response(response.status_code, headers)
+            finally:
+                response.close()
 
 
 def _execute_sync(
@@ -154,6 +178,9 @@ def _execute_sync(
     match step:
         case Fetch():
             return _http_sync(step, guard, http)
+        case CheckUrl(url=url, what=what):
+            guard.parse(url, what)
+            return None
         case StoreRead(key=key):
             return store.read(key)
         case StoreWrite(key=key, value=value, ttl=ttl):
@@ -178,9 +205,7 @@ def _execute_sync(
 
 def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None) -> T:
     """Run ``flow`` to completion with ``requests`` and the synchronous ``store``."""
-    import requests
-
-    http = session if session is not None else requests.Session()
+    http = session if session is not None else watched_session()
     held: dict[str, AbstractContextManager[None]] = {}
     try:
         step = next(flow)
@@ -204,13 +229,25 @@ def drive_sync(flow: Flow[T], store: Store, guard: UrlGuard, session: Any = None
 
 
 async def _http_async(fetch: Fetch, guard: UrlGuard, client: Any) -> OutboundResponse:
-    import httpx2
+    import anyio
 
     exchange = _Exchange(fetch, guard)
+    try:
+        with anyio.fail_after(exchange.limit):  # cancels the exchange when the deadline passes
+            return await _exchange_async(exchange, fetch, client)
+    except TimeoutError:
+        raise exchange.timed_out() from None
+
+
+async def _exchange_async(exchange: _Exchange, fetch: Fetch, client: Any) -> OutboundResponse:
+    import httpx2
+
     while True:
-        await guard.acheck(exchange.url)
+        await exchange.guard.acheck(exchange.url)
         try:
-            async with client.stream(**exchange.arguments(), follow_redirects=False) as response:
+            async with client.stream(
+                **exchange.arguments(exchange.limit), follow_redirects=False
+            ) as response:
                 headers = _lower(response.headers)
                 if exchange.redirected(response.status_code, headers):
                     continue
@@ -233,6 +270,9 @@ async def _execute_async(
     match step:
         case Fetch():
             return await _http_async(step, guard, http)
+        case CheckUrl(url=url, what=what):
+            guard.parse(url, what)
+            return None
         case StoreRead(key=key):
             return await store.read(key)
         case StoreWrite(key=key, value=value, ttl=ttl):

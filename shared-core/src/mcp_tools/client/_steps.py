@@ -11,6 +11,8 @@ synchronous executor, one asynchronous, each a single ``match`` over the step cl
 Step                   Executed as                                        Result
 =====================  =================================================  ==================
 :class:`Fetch`         one guarded HTTP exchange (redirects same-origin)  ``OutboundResponse``
+:class:`CheckUrl`      the guard's form rules for a URL the browser will  ``None``
+                       be sent to (``UrlGuard.parse``; never fetched)
 :class:`StoreRead`     ``store.read(key)``                                ``JsonValue``
 :class:`StoreWrite`    ``store.write(key, value, ttl)``                   ``None``
 :class:`StoreTake`     ``store.take(key)`` (atomic read-and-delete)       ``JsonValue``
@@ -32,6 +34,7 @@ from mcp_tools.stores.base import JsonInput, JsonValue, Updater
 
 __all__ = [
     "AcquireLock",
+    "CheckUrl",
     "Fetch",
     "Flow",
     "ReleaseLock",
@@ -68,6 +71,19 @@ class Fetch(Step[OutboundResponse]):
 
     request: OutboundRequest
     read_body: bool = True
+
+
+@dataclass(frozen=True)
+class CheckUrl(Step[None]):
+    """Refuse (:class:`~mcp_tools.client.errors.UnsafeUrl`) a URL the guard's form rules reject.
+
+    For URLs the server never fetches but sends the browser to (the authorization endpoint):
+    https only, plain http only to loopback under ``allow_loopback``, no credentials, no fragment;
+    so no ``javascript:`` or ``data:`` redirect. ``what`` names the URL in the error message.
+    """
+
+    url: str
+    what: str
 
 
 @dataclass(frozen=True)
