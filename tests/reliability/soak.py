@@ -7,9 +7,16 @@ Each server is the project's example app in a subprocess on 127.0.0.1 (FastAPI u
 Flask under gunicorn ``gthread``, Django under gunicorn ``gthread`` and under uvicorn), verifying
 RS256 JWTs against a JWKS served by this process. Each client thread loops over: ``tools/list``
 (2025 era), ``tools/call read_notes`` (2026 era), the same without a token (must be 401) and the
-protected resource metadata (200). After a warm-up, the serving process's ``VmRSS`` (gunicorn:
-its worker) is read from ``/proc``; the run fails on any unexpected status or exception, on
-RSS growth of 10 % or more, or on a traceback or a token in the server's stderr.
+protected resource metadata (200). Beside them run hostile and heavy peers: *slow clients*
+(``--slow-clients``) that send a request's headers and then trickle its body a byte at a time,
+half of them without a token (refused at once, body given up on) and half with one (408 after
+``wsgi_body_timeout`` on WSGI), reconnecting each time; and *stream holders*
+(``--stream-holders``) that keep a long ``review_notes`` call open (or, where the example has no
+slow tool, an idle kept-alive connection). Only the normal clients'
+answers count as errors; the others' outcomes are printed. After a warm-up, the serving
+process's ``VmRSS`` (gunicorn: its worker) is read from ``/proc``; the run fails on any
+unexpected status or exception, on RSS growth of 10 % or more, or on a traceback or a token in
+the server's stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -68,9 +76,9 @@ def jwks_server() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def command(kind: str, port: int) -> tuple[list[str], pathlib.Path]:
+def command(kind: str, port: int, threads: int = 8) -> tuple[list[str], pathlib.Path]:
     bind = f"127.0.0.1:{port}"
-    gunicorn = [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "8", "-b", bind]
+    gunicorn = [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", str(threads), "-b", bind]
     uvicorn = [str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     django = ROOT / "examples" / "django"
     if kind == "fastapi-uvicorn":
@@ -85,7 +93,9 @@ def command(kind: str, port: int) -> tuple[list[str], pathlib.Path]:
 
 
 @contextmanager
-def server(kind: str, jwks_uri: str, stderr_path: pathlib.Path) -> Iterator[tuple[str, int]]:
+def server(
+    kind: str, jwks_uri: str, stderr_path: pathlib.Path, *, threads: int = 8
+) -> Iterator[tuple[str, int]]:
     """The example app under ``kind``; yields ``(mcp_url, pid)``. Always killed (process group)."""
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
@@ -96,9 +106,9 @@ def server(kind: str, jwks_uri: str, stderr_path: pathlib.Path) -> Iterator[tupl
         MCP_RESOURCE_URL=resource,
         DJANGO_SETTINGS_MODULE="notes_project.settings",
         DJANGO_DEBUG="0",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     )
-    argv, cwd = command(kind, port)
+    argv, cwd = command(kind, port, threads)
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
@@ -234,31 +244,129 @@ def client_loop(index: int, mcp_url: str, deadline: float, stats: Stats) -> None
         http.close()
 
 
-def load(mcp_url: str, clients: int, seconds: float) -> Stats:
+@dataclass
+class Outcomes:
+    """What the slow clients and stream holders got (status line or exception), counted."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, what: str) -> None:
+        with self.lock:
+            self.counts[what] = self.counts.get(what, 0) + 1
+
+
+def slow_client_loop(index: int, mcp_url: str, deadline: float, outcomes: Outcomes) -> None:
+    """Send headers, then trickle the body one byte every 0.2 s until answered; again."""
+    host_port = mcp_url.split("/")[2]
+    token = mint(sub=f"slow-{index}", aud=mcp_url, scope="notes:read", exp_in=3600) if index % 2 else None
+    head = (
+        "POST /mcp HTTP/1.1\r\n"
+        f"Host: {host_port}\r\n"
+        "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+        "MCP-Protocol-Version: 2025-11-25\r\nContent-Length: 100000\r\n"
+        + (f"Authorization: Bearer {token}\r\n" if token else "")
+        + "\r\n"
+    ).encode()
+    host, port = host_port.rsplit(":", 1)
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(head)
+                sock.settimeout(0.2)
+                answer = None
+                while answer is None and time.monotonic() < deadline:
+                    try:
+                        answer = sock.recv(64)
+                    except TimeoutError:
+                        sock.sendall(b" ")
+                if answer is None:
+                    outcomes.add("still trickling at the end")
+                else:
+                    outcomes.add(answer.split(b"\r\n", 1)[0].decode("latin-1") or "closed")
+        except OSError as exc:
+            outcomes.add(type(exc).__name__)
+
+
+def stream_holder_loop(index: int, mcp_url: str, deadline: float, outcomes: Outcomes) -> None:
+    """Keep a long tool call open (``review_notes``: two passes 5 s apart), over and over; with
+    an example that has no such tool, keep the connection open and idle 5 s between calls."""
+    token = mint(sub=f"holder-{index}", aud=mcp_url, scope="notes:read", exp_in=3600)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "review_notes",
+    }
+    params = {
+        "name": "review_notes",
+        "arguments": {"steps": 2, "delay": 5},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        },
+    }
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+    with requests.Session() as http:
+        while time.monotonic() < deadline:
+            try:
+                response = http.post(mcp_url, headers=headers, data=body, timeout=30)
+            except requests.RequestException as exc:
+                outcomes.add(f"holder {type(exc).__name__}")
+                continue
+            if "Unknown tool" in response.text:
+                outcomes.add(f"holder {response.status_code}, then 5 s idle on the connection")
+                time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            else:
+                outcomes.add(f"holder {response.status_code} after a long call")
+
+
+def load(
+    mcp_url: str, clients: int, seconds: float, *, slow: int = 0, holders: int = 0
+) -> tuple[Stats, Outcomes]:
     stats = Stats()
+    outcomes = Outcomes()
     deadline = time.monotonic() + seconds
     threads = [
         threading.Thread(target=client_loop, args=(i, mcp_url, deadline, stats), daemon=True)
         for i in range(clients)
     ]
+    threads += [
+        threading.Thread(target=slow_client_loop, args=(i, mcp_url, deadline, outcomes), daemon=True)
+        for i in range(slow)
+    ]
+    threads += [
+        threading.Thread(target=stream_holder_loop, args=(i, mcp_url, deadline, outcomes), daemon=True)
+        for i in range(holders)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=seconds + 30)
+        thread.join(timeout=max(1.0, deadline + 60 - time.monotonic()))
         if thread.is_alive():
             stats.errors.append("a client thread did not finish")
-    return stats
+    return stats, outcomes
 
 
 def soak(
-    kind: str, jwks_uri: str, clients: int, duration: float, warmup: float, logdir: pathlib.Path
+    kind: str,
+    jwks_uri: str,
+    clients: int,
+    duration: float,
+    warmup: float,
+    logdir: pathlib.Path,
+    *,
+    slow: int = 0,
+    holders: int = 0,
 ) -> bool:
     stderr_path = logdir / f"{kind}.stderr.log"
     with server(kind, jwks_uri, stderr_path) as (mcp_url, pid):
         target = serving_pid(kind, pid)
-        warm = load(mcp_url, clients, warmup)
+        warm, _ = load(mcp_url, clients, warmup, slow=slow, holders=holders)
         before = rss_kib(target)
-        stats = load(mcp_url, clients, duration)
+        stats, outcomes = load(mcp_url, clients, duration, slow=slow, holders=holders)
         after = rss_kib(target)
     stderr = stderr_path.read_text(errors="replace")
     growth = (after - before) / before
@@ -277,6 +385,9 @@ def soak(
         f"RSS {before / 1024:6.1f} -> {after / 1024:6.1f} MiB ({growth:+.1%})  {'OK' if ok else 'FAIL'}",
         flush=True,
     )
+    if outcomes.counts:
+        seen = ", ".join(f"{what}: {count}" for what, count in sorted(outcomes.counts.items()))
+        print(f"    slow clients and stream holders got {seen}", flush=True)
     for problem in problems:
         print(f"    {problem}", flush=True)
     return ok
@@ -287,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load per server")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before the RSS baseline")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--slow-clients", type=int, default=4, help="connections trickling their body")
+    parser.add_argument("--stream-holders", type=int, default=2, help="clients holding a long tool call")
     parser.add_argument("--only", choices=SERVERS, action="append", help="run only these servers")
     parser.add_argument("--logdir", default=None, help="where server stderr is kept (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -299,7 +412,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with jwks_server() as jwks_uri:
         for kind in args.only or SERVERS:
-            results.append(soak(kind, jwks_uri, args.clients, args.duration, args.warmup, logdir))
+            results.append(
+                soak(
+                    kind,
+                    jwks_uri,
+                    args.clients,
+                    args.duration,
+                    args.warmup,
+                    logdir,
+                    slow=args.slow_clients,
+                    holders=args.stream_holders,
+                )
+            )
     return 0 if all(results) else 1
 
 

@@ -65,8 +65,10 @@ def serve_mcp(request: HttpRequest, endpoint: WsgiMcpEndpoint) -> HttpResponseBa
                 "the MCP endpoint is served through the WSGI bridge under ASGI; serve the project "
                 "with mcp_tools_django.asgi.get_asgi_application() to avoid the thread hop"
             )
-    body = request.read(endpoint.endpoint.max_request_body_size + 1)
     environ = {**request.META, "wsgi.url_scheme": request.scheme}  # META: the WSGI environ, or a copy
+    if not isinstance(request, ASGIRequest):  # the token before the body, read with a deadline
+        return to_django_response(endpoint.serve({**environ, "wsgi.input": request}))
+    body = request.read(endpoint.endpoint.max_request_body_size + 1)
     return to_django_response(endpoint.handle(environ, to_core_request(request, body=body)))
 
 

@@ -54,7 +54,8 @@ from mcp_tools.asgi import (
     send_response,
 )
 from mcp_tools.http import Request, Response, json_response
-from mcp_tools.server.bearer import AuthResult, BearerGuard
+from mcp_tools.server.bearer import AuthResult, BearerGuard, insufficient_scope_response
+from mcp_tools.server.inflight import RPC_ID_SCOPE_KEY, InFlightIds
 from mcp_tools.server.options import ServerSource, TransportOptions
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.rpc import peek_rpc
@@ -121,6 +122,8 @@ class McpEndpoint:
         self.stateless = transport.stateless
         self.json_response = transport.json_response
         self.max_request_body_size = transport.max_request_body_size
+        self.in_flight = InFlightIds()
+        """JSON-RPC ids being served per stateful session (see :mod:`mcp_tools.server.inflight`)."""
         self._manager: StreamableHTTPSessionManager | None = None
         self._inner: ASGIApp | None = None
         self._authorized: ASGIApp | None = None  # the same without the SDK body limit (authorized_app)
@@ -162,6 +165,10 @@ class McpEndpoint:
             self._authorized = (
                 _sdk_app(limited.app) if isinstance(limited, RequestBodyLimitMiddleware) else self._inner
             )
+            if not self.stateless:
+                # a JSON-RPC id reused while in flight in a session is answered here, not by the SDK
+                self._inner = self.in_flight.wrap(self._inner)
+                self._authorized = self.in_flight.wrap(self._authorized)
             try:
                 yield self
             finally:
@@ -251,6 +258,50 @@ class McpEndpoint:
             return AuthResult(token=None, response=refused)
         return await self.guard.authenticate(request, required_scopes=self.required_scopes(request))
 
+    def authorize_head_sync(self, head: Request) -> AuthResult:
+        """The checks that need no body, from synchronous code, for a request whose body is not
+        read yet (``head.body`` empty): Host/Origin, method, then the bearer token with the
+        endpoint's own scopes. A slow or hostile client is refused before its body is read;
+        :meth:`check_tool_scopes` follows once it is."""
+        refused = self.precheck(head, body_checked=True)
+        if refused is not None:
+            return AuthResult(token=None, response=refused)
+        return self.guard.authenticate_sync(head, self.guard.required_scopes, form_body=False)
+
+    async def authorize_head(self, head: Request) -> AuthResult:
+        """:meth:`authorize_head_sync` from asynchronous code."""
+        refused = self.precheck(head, body_checked=True)
+        if refused is not None:
+            return AuthResult(token=None, response=refused)
+        return await self.guard.authenticate(head, self.guard.required_scopes, form_body=False)
+
+    @staticmethod
+    def wants_form_check(head: Request, result: AuthResult) -> bool:
+        """Whether a 401 given before the body was read should look at a form-encoded body: a
+        form field ``access_token`` is answered ``invalid_request`` (the guard's vocabulary)."""
+        if result.response is None or result.response.status != 401:
+            return False
+        content_type = str(head.headers.get("content-type") or "")
+        return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+
+    def form_token_refusal(self, request: Request) -> AuthResult | None:
+        """The guard's ``invalid_request`` refusal when the form body of ``request`` (read after
+        :meth:`wants_form_check`) carries an ``access_token`` field; ``None`` otherwise."""
+        refused = self.guard._extract(request)  # the guard's own bounded form check
+        if isinstance(refused, AuthResult) and BearerGuard._token_in_form(request):
+            return refused
+        return None
+
+    def check_tool_scopes(self, request: Request, token: AccessToken) -> Response | None:
+        """The 403 when ``token`` (admitted by :meth:`authorize_head`) lacks a scope of a tool the
+        body calls; the challenge lists every scope the request needs. ``None``: proceed."""
+        required = self.required_scopes(request)
+        if all(scope in token.scopes for scope in required):
+            return None
+        return insufficient_scope_response(
+            resource_metadata_url=self.guard.resource_metadata_url, required_scopes=tuple(required)
+        )
+
     def loop_free(self, request: Request) -> bool:
         """True when serving ``request`` runs no application coroutine, so it may run on any loop.
 
@@ -282,6 +333,13 @@ class McpEndpoint:
             return False
         tool = get_tool(server, rpc.tool)
         return tool is not None and not tool.is_async and not tool.resolved_params
+
+    def sdk_scope(self, request: Request, token: AccessToken) -> dict[str, Any]:
+        """ASGI scope entries for an admitted ``request``: the verified token
+        (:meth:`identity_scope`) and the JSON-RPC id its body carries."""
+        entries = self.identity_scope(token)
+        entries[RPC_ID_SCOPE_KEY] = peek_rpc(request).request_id
+        return entries
 
     @staticmethod
     def identity_scope(token: AccessToken) -> dict[str, Any]:
@@ -315,18 +373,33 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise RuntimeError(f"McpEndpoint serves HTTP only, not {scope['type']!r}")
-        try:
-            body = await read_body(receive, self.max_request_body_size)
-        except BodyTooLarge:
-            await send_response(send, body_too_large_response(self.max_request_body_size))
+        limit = self.max_request_body_size
+        head = request_from_scope(scope)
+        if _declared_length(head) > limit:
+            await send_response(send, body_too_large_response(limit))
             return
-        request = request_from_scope(scope, body)
-        result = await self.authorize(request, body_checked=True)
+        # the token first: an unauthenticated client's body is never read
+        result = await self.authorize_head(head)
+        if self.wants_form_check(head, result):
+            with contextlib.suppress(BodyTooLarge):
+                form = request_from_scope(scope, await read_body(receive, limit))
+                result = self.form_token_refusal(form) or result
         if result.response is not None:
-            result.response.headers.extend(self.cors_headers(request))
+            result.response.headers.extend(self.cors_headers(head))
             await send_response(send, result.response)
             return
         assert result.token is not None
+        try:
+            body = await read_body(receive, limit)
+        except BodyTooLarge:
+            await send_response(send, body_too_large_response(limit))
+            return
+        request = request_from_scope(scope, body)
+        refused = self.check_tool_scopes(request, result.token)
+        if refused is not None:
+            refused.headers.extend(self.cors_headers(request))
+            await send_response(send, refused)
+            return
         inner = self._authorized
         if inner is None:
             await send_response(
@@ -342,8 +415,16 @@ class McpEndpoint:
             return
         extra = self.cors_headers(request)
         inner_scope = dict(scope)
-        inner_scope.update(self.identity_scope(result.token))
+        inner_scope.update(self.sdk_scope(request, result.token))
         await inner(inner_scope, replay_receive(body, receive), _with_headers(send, extra))
+
+
+def _declared_length(head: Request) -> int:
+    """The ``Content-Length`` of ``head`` (0 when absent or unreadable: the server checks it)."""
+    try:
+        return int(head.headers.get("content-length") or 0)
+    except ValueError:
+        return 0
 
 
 def _sdk_app(handle: ASGIApp) -> ASGIApp:

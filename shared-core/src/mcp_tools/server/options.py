@@ -59,6 +59,10 @@ __all__ = [
 
 DEFAULT_MAX_BODY: Final = 4 * 1024 * 1024
 """The request body limit (bytes); the SDK's own default."""
+DEFAULT_RESPONSE_TIMEOUT: Final = 60.0
+"""Seconds the WSGI bridge waits for the SDK's response headers (a JSON answer: the whole call)."""
+DEFAULT_BODY_TIMEOUT: Final = 15.0
+"""Seconds a WSGI client may take to send a request body (a worker thread waits meanwhile)."""
 
 ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
 """The SDK server behind an endpoint: an ``MCPServer``, a low-level ``Server``, or a factory."""
@@ -122,7 +126,15 @@ class WsgiOptions:
     """How Flask and Django under WSGI bridge to the SDK (flat names: ``wsgi_<field>``)."""
 
     response_timeout: float | None = field(
-        default=None, metadata=_doc("Seconds to wait for the SDK's response headers (504 after).")
+        default=DEFAULT_RESPONSE_TIMEOUT,
+        metadata=_doc(
+            "Seconds to wait for the SDK's response headers (504 after; SSE bodies are not timed); "
+            "`None` waits forever."
+        ),
+    )
+    body_timeout: float = field(
+        default=DEFAULT_BODY_TIMEOUT,
+        metadata=_doc("Seconds a client may take to send the whole request body (408 after)."),
     )
     startup_timeout: float = field(
         default=10.0, metadata=_doc("Seconds the bridge's loop thread may take to start.")
@@ -134,6 +146,10 @@ class WsgiOptions:
         default=True,
         metadata=_doc("Route the MCP path ahead of the framework (no framework hooks run for it)."),
     )
+
+    def __post_init__(self) -> None:
+        if self.body_timeout <= 0:
+            raise ConfigurationError("wsgi_body_timeout must be positive")
 
 
 @dataclass(frozen=True, kw_only=True)

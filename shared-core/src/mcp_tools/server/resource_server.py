@@ -155,6 +155,7 @@ class McpResourceServer:
             startup_timeout=wsgi.startup_timeout,
             response_timeout=wsgi.response_timeout,
             inline=wsgi.inline,
+            body_timeout=wsgi.body_timeout,
         )
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_tools.http import Request
@@ -27,11 +27,14 @@ class RpcPeek:
     for a batch or anything unparseable); ``tools`` names every tool the body calls, batches
     included. The protocol era is read from the ``MCP-Protocol-Version`` header, which is what
     the SDK goes by, so a legacy-era request is told apart without parsing its body.
+    ``request_id`` is the ``id`` of a single JSON-RPC request (``None`` for a notification):
+    the endpoint refuses one already in flight in the same session.
     """
 
     method: str | None = None
     tool: str | None = None
     tools: tuple[str, ...] = ()
+    request_id: str | int | None = field(default=None, compare=False)
 
 
 _NOTHING = RpcPeek()
@@ -60,7 +63,11 @@ def _peek(body: bytes) -> RpcPeek:
     method = message.get("method")
     if not isinstance(method, str):
         return _NOTHING
-    return RpcPeek(method=method, tool=tools[0] if tools else None, tools=tools)
+    ident = message.get("id")
+    if isinstance(ident, float) and ident.is_integer():
+        ident = int(ident)  # as the SDK's model reads it
+    request_id = ident if isinstance(ident, str | int) and not isinstance(ident, bool) else None
+    return RpcPeek(method=method, tool=tools[0] if tools else None, tools=tools, request_id=request_id)
 
 
 def peek_rpc(request: Request) -> RpcPeek:

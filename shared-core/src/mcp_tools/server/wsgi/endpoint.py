@@ -18,21 +18,34 @@ Two ways to put it in front of clients:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mcp_tools.asgi import Receive, Scope, Send, body_too_large_response, request_from_scope
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.endpoint import McpEndpoint
+from mcp_tools.server.options import DEFAULT_BODY_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT
 from mcp_tools.server.wsgi.bridge import AsgiBridge
-from mcp_tools.server.wsgi.environ import InvalidBody, build_scope, read_wsgi_body
+from mcp_tools.server.wsgi.environ import (
+    InvalidBody,
+    build_scope,
+    declared_length,
+    discard_wsgi_body,
+    read_wsgi_body,
+)
 from mcp_tools.server.wsgi.errors import UnsupportedServerError, unsupported_server_response
 from mcp_tools.server.wsgi.response import BridgeResponse, status_line, strip_hop_by_hop
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from mcp.server.auth.provider import AccessToken
+
 __all__ = ["WsgiMcpDispatcher", "WsgiMcpEndpoint"]
+
+DISCARD_GRACE = 1.0
+"""Seconds a refused request's unread body may still take to arrive before it is given up on."""
 
 
 class WsgiMcpEndpoint:
@@ -49,11 +62,13 @@ class WsgiMcpEndpoint:
         endpoint: McpEndpoint,
         *,
         startup_timeout: float = 10.0,
-        response_timeout: float | None = None,
+        response_timeout: float | None = DEFAULT_RESPONSE_TIMEOUT,
         inline: bool = True,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         self.endpoint = endpoint
         self.inline = inline
+        self.body_timeout = body_timeout
         self.bridge = AsgiBridge(
             factory=self._factory,
             startup_timeout=startup_timeout,
@@ -82,18 +97,45 @@ class WsgiMcpEndpoint:
         return self._serve(environ, request, None)
 
     def serve(self, environ: WSGIEnvironment) -> Response | BridgeResponse:
-        """Describe the request from ``environ`` (scope, then core request; body read and
-        bounded) and serve it as :meth:`handle` does."""
+        """Describe the request from ``environ`` (scope, then core request) and serve it as
+        :meth:`handle` does, reading the body only once the token is known good.
+
+        Order: ``Content-Length`` (400/413), Host/Origin, method and the bearer token with the
+        endpoint's scopes, all from the headers; then the body, read within ``body_timeout``
+        seconds in total (408 after); then the scopes of the tools it calls (403). A client that
+        trickles its body without a valid token never holds the worker thread.
+        """
+        endpoint = self.endpoint
+        limit = endpoint.max_request_body_size
         scope = build_scope(environ)
-        limit = self.endpoint.max_request_body_size
         try:
-            body = read_wsgi_body(environ, limit)
+            declared_length(environ, limit)
         except InvalidBody as exc:
-            if exc.status == 413:
-                return body_too_large_response(limit)
-            return json_response({"error": "invalid_request", "error_description": str(exc)}, status=400)
+            discard_wsgi_body(environ, min(DISCARD_GRACE, self.body_timeout))
+            return _body_refusal(exc, limit)
+        head = request_from_scope(scope)
+        result = endpoint.authorize_head_sync(head)
+        grace = min(DISCARD_GRACE, self.body_timeout)
+        if endpoint.wants_form_check(head, result):  # a form body within the grace: token in it?
+            with contextlib.suppress(InvalidBody):
+                form = request_from_scope(scope, read_wsgi_body(environ, limit, grace))
+                result = endpoint.form_token_refusal(form) or result
+        if result.response is not None:
+            discard_wsgi_body(environ, grace)
+            result.response.headers.extend(endpoint.cors_headers(head))
+            return result.response
+        assert result.token is not None
         try:
-            return self._serve(environ, request_from_scope(scope, body), scope)
+            body = read_wsgi_body(environ, limit, self.body_timeout)
+        except InvalidBody as exc:
+            return _body_refusal(exc, limit)
+        request = request_from_scope(scope, body)
+        refused = endpoint.check_tool_scopes(request, result.token)
+        if refused is not None:
+            refused.headers.extend(endpoint.cors_headers(request))
+            return refused
+        try:
+            return self._bridge_admitted(environ, request, scope, result.token)
         except UnsupportedServerError as exc:
             return unsupported_server_response(exc)
 
@@ -103,12 +145,18 @@ class WsgiMcpEndpoint:
         endpoint = self.endpoint
         # A scope built here came with a body read under the limit: no second size check.
         result = endpoint.authorize_sync(request, body_checked=scope is not None)
-        cors = endpoint.cors_headers(request)
         if result.response is not None:
-            result.response.headers.extend(cors)
+            result.response.headers.extend(endpoint.cors_headers(request))
             return result.response
         assert result.token is not None
-        identity = endpoint.identity_scope(result.token)
+        return self._bridge_admitted(environ, request, scope, result.token)
+
+    def _bridge_admitted(
+        self, environ: WSGIEnvironment, request: Request, scope: Scope | None, token: AccessToken
+    ) -> BridgeResponse:
+        endpoint = self.endpoint
+        cors = endpoint.cors_headers(request)
+        identity = endpoint.sdk_scope(request, token)
         if scope is None:
             scope = build_scope(environ, identity)
         else:
@@ -135,6 +183,14 @@ class WsgiMcpEndpoint:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the event-loop thread (tests; interpreter exit does it too)."""
         self.bridge.shutdown(timeout)
+
+
+def _body_refusal(exc: InvalidBody, limit: int) -> Response:
+    if exc.status == 413:
+        return body_too_large_response(limit)
+    if exc.status == 408:
+        return json_response({"error": "request_timeout", "error_description": str(exc)}, status=408)
+    return json_response({"error": "invalid_request", "error_description": str(exc)}, status=400)
 
 
 class WsgiMcpDispatcher:

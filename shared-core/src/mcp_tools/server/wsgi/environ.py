@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mcp_tools.asgi import Scope
+from mcp_tools.server.wsgi.deadline import Deadline, body_deadline
 from mcp_tools.server.wsgi.errors import UnsupportedServerError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from wsgiref.types import WSGIEnvironment
 
-__all__ = ["InvalidBody", "build_scope", "check_wsgi_server", "environ_headers", "read_wsgi_body"]
+__all__ = [
+    "InvalidBody",
+    "build_scope",
+    "check_wsgi_server",
+    "declared_length",
+    "discard_wsgi_body",
+    "environ_headers",
+    "read_wsgi_body",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -105,50 +115,98 @@ class InvalidBody(ValueError):
         self.status = status
 
 
-def read_wsgi_body(environ: WSGIEnvironment, max_size: int) -> bytes:
-    """The request body from ``wsgi.input``, at most ``max_size`` bytes.
+def declared_length(environ: WSGIEnvironment, max_size: int) -> int | None:
+    """The body length ``CONTENT_LENGTH`` announces (``None``: no header), checked without
+    reading anything. Raises :class:`InvalidBody`: 400 (not a number), 413 (over ``max_size``)."""
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    if not raw_length:
+        return None
+    try:
+        length = int(raw_length)
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        raise InvalidBody(400, "invalid Content-Length") from None
+    if length > max_size:
+        raise InvalidBody(413, f"request body exceeds {max_size} bytes")
+    return length
+
+
+def read_wsgi_body(environ: WSGIEnvironment, max_size: int, timeout: float | None = None) -> bytes:
+    """The request body from ``wsgi.input``, at most ``max_size`` bytes, within ``timeout`` seconds.
 
     Respects ``CONTENT_LENGTH`` (a larger one is refused unread); without one, reads only
-    when the server marks the input as terminated (PEP 3333, e.g. a chunked body). Raises
-    :class:`InvalidBody` (400 or 413).
+    when the server marks the input as terminated (PEP 3333, e.g. a chunked body). ``timeout``
+    bounds the whole read (:func:`~mcp_tools.server.wsgi.deadline.body_deadline`), not each
+    ``read()``. Raises :class:`InvalidBody` (400, 413, or 408 when the deadline passes).
     """
-    raw_length = environ.get("CONTENT_LENGTH") or ""
+    length = declared_length(environ, max_size)
     stream = environ.get("wsgi.input")
-    if raw_length:
-        try:
-            length = int(raw_length)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            raise InvalidBody(400, "invalid Content-Length") from None
-        if length > max_size:
-            raise InvalidBody(413, f"request body exceeds {max_size} bytes")
-        return _read_exactly(stream, length)
-    if stream is None or not environ.get("wsgi.input_terminated", False):
+    if length == 0 or stream is None:
         return b""
+    if length is None and not environ.get("wsgi.input_terminated", False):
+        return b""
+    if timeout is None:
+        return _read(stream, length, max_size, None)
+    with body_deadline(environ, timeout) as deadline:
+        try:
+            return _read(stream, length, max_size, deadline)
+        except InvalidBody:
+            raise
+        except Exception:
+            if deadline.expired:  # the watchdog cut the read: the server's reader may raise anything
+                raise InvalidBody(408, f"request body not received within {timeout:g} s") from None
+            raise
+
+
+def discard_wsgi_body(environ: WSGIEnvironment, grace: float) -> None:
+    """Drop a body the application will not read: what arrives within ``grace`` seconds is read
+    and thrown away, then the connection is shut down for reading.
+
+    After a refusal sent before the body was read (401 to a client without a token, say), the
+    server would drain the rest itself before reusing the connection, and gunicorn's drain is
+    bounded per read, not in total: a client trickling its body would hold the worker thread
+    again. A normal client's body has arrived by now and is simply consumed.
+    """
+    stream = environ.get("wsgi.input")
+    try:
+        length = declared_length(environ, sys.maxsize)
+    except InvalidBody:
+        return
+    if stream is None or length == 0 or (length is None and not environ.get("wsgi.input_terminated")):
+        return
+    with body_deadline(environ, grace) as deadline:
+        remaining = length
+        try:
+            while not deadline.expired:
+                chunk = stream.read(_READ_CHUNK if remaining is None else min(remaining, _READ_CHUNK))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                    if remaining <= 0:
+                        return
+        except Exception:  # cut by the deadline, or a broken connection: nothing to keep
+            return
+        deadline.cut_now()  # still arriving after the grace: no one will read the rest
+
+
+def _read(stream: Any, length: int | None, max_size: int, deadline: Deadline | None) -> bytes:
     chunks: list[bytes] = []
     total = 0
-    while True:
-        chunk = stream.read(_READ_CHUNK)
+    while length is None or total < length:
+        if deadline is not None and deadline.expired:
+            raise TimeoutError
+        want = _READ_CHUNK if length is None else min(length - total, _READ_CHUNK)
+        chunk = stream.read(want)
         if not chunk:
-            return b"".join(chunks)
+            if deadline is not None and deadline.expired:
+                raise TimeoutError
+            break  # the end, or the client sent less than it announced: hand over what arrived
         total += len(chunk)
         if total > max_size:
             raise InvalidBody(413, f"request body exceeds {max_size} bytes")
         chunks.append(chunk)
-
-
-def _read_exactly(stream: Any, length: int) -> bytes:
-    if stream is None or length == 0:
-        return b""
-    chunks: list[bytes] = []
-    remaining = length
-    while remaining > 0:
-        chunk = stream.read(min(remaining, _READ_CHUNK))
-        if not chunk:
-            break  # the client sent less than it announced; hand over what arrived
-        chunks.append(chunk)
-        remaining -= len(chunk)
     return b"".join(chunks)
 
 
