@@ -67,11 +67,14 @@ def sample_values() -> dict[str, Any]:
         "session_idle_timeout": 77.0,
         "max_sessions": 9,
         "retry_interval": 1500,
+        "max_streams_per_principal": 3,
+        "max_sessions_per_principal": 5,
         "wsgi_response_timeout": 33.0,
         "wsgi_body_timeout": 7.5,
         "wsgi_startup_timeout": 4.5,
         "wsgi_inline": False,
         "wsgi_dispatch": False,
+        "wsgi_max_streams": 6,
     }
 
 
@@ -121,11 +124,16 @@ def assert_took_effect(rs: McpResourceServer, values: dict[str, Any] | None = No
         "session_idle_timeout": lambda v: manager.session_idle_timeout == v,
         "max_sessions": lambda v: manager.max_sessions == v,
         "retry_interval": lambda v: manager.retry_interval == v,
+        "max_streams_per_principal": lambda v: endpoint.limits.max_streams_per_principal == v,
+        "max_sessions_per_principal": lambda v: endpoint.limits.max_sessions_per_principal == v,
         "wsgi_response_timeout": lambda v: rs.wsgi_endpoint().bridge.response_timeout == v,
         "wsgi_body_timeout": lambda v: rs.wsgi_endpoint().body_timeout == v,
         "wsgi_startup_timeout": lambda v: rs.wsgi_endpoint().bridge.startup_timeout == v,
         "wsgi_inline": lambda v: rs.wsgi_endpoint().inline is v,
         "wsgi_dispatch": lambda v: rs.options.wsgi.dispatch is v,
+        "wsgi_max_streams": lambda v: (
+            rs.wsgi_endpoint().max_streams == v and endpoint.limits.max_streams == v
+        ),
     }
     for name, value in values.items():
         assert checks[name](value), f"option {name}={value!r} did not take effect"

@@ -77,3 +77,16 @@ def test_register_before_thread_join_runs_before_non_daemon_threads_are_joined()
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "exiting"
+
+
+def test_open_session_check_reads_the_managers_session_table() -> None:
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    manager = StreamableHTTPSessionManager(app=_compat.lowlevel_server(MCPServer("compat")))
+    is_open = _compat.open_session_check(manager)
+    assert not is_open("s1")
+    # the table the manager fills when it admits a session and empties when it discards one
+    manager._server_instances["s1"] = object()  # type: ignore[assignment]
+    assert is_open("s1")
+    manager._server_instances.pop("s1")
+    assert not is_open("s1")

@@ -31,6 +31,9 @@ def create() -> Flask:
             pid=os.getpid(),
             running=blueprint.view.wsgi_endpoint.bridge.running,
             loop_threads=[t.name for t in threading.enumerate() if t.name.startswith(BRIDGE_THREAD)],
+            open_streams=getattr(
+                getattr(blueprint.view.wsgi_endpoint.endpoint, "limits", None), "open_streams", None
+            ),
         )
 
     return app

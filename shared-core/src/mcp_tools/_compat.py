@@ -15,8 +15,9 @@ from typing import Any
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-__all__ = ["get_tool", "lowlevel_server", "register_before_thread_join", "running_loop"]
+__all__ = ["get_tool", "lowlevel_server", "open_session_check", "register_before_thread_join", "running_loop"]
 
 
 def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
@@ -28,6 +29,13 @@ def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
 def get_tool(server: MCPServer[Any], name: str) -> Tool | None:
     """The registered tool ``name`` of an ``MCPServer`` (its tool registry is private), or ``None``."""
     return server._tool_manager.get_tool(name)
+
+
+def open_session_check(manager: StreamableHTTPSessionManager) -> Callable[[str], bool]:
+    """``is_open(session_id)``: whether ``manager`` still holds that stateful session (its session
+    table is private; it drops an id on ``DELETE``, idle expiry and crashes)."""
+    sessions: dict[str, Any] = manager._server_instances
+    return sessions.__contains__
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:

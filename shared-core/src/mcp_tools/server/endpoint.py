@@ -38,7 +38,7 @@ from mcp.server.streamable_http_manager import (
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-from mcp_tools._compat import get_tool, lowlevel_server
+from mcp_tools._compat import get_tool, lowlevel_server, open_session_check
 from mcp_tools.asgi import (
     ASGIApp,
     BodyTooLarge,
@@ -56,6 +56,7 @@ from mcp_tools.asgi import (
 from mcp_tools.http import Request, Response, json_response
 from mcp_tools.server.bearer import AuthResult, BearerGuard, insufficient_scope_response
 from mcp_tools.server.inflight import RPC_ID_SCOPE_KEY, InFlightIds
+from mcp_tools.server.limits import StreamLimits
 from mcp_tools.server.options import ServerSource, TransportOptions
 from mcp_tools.server.origin import HostOriginPolicy
 from mcp_tools.server.rpc import peek_rpc
@@ -122,6 +123,12 @@ class McpEndpoint:
         self.stateless = transport.stateless
         self.json_response = transport.json_response
         self.max_request_body_size = transport.max_request_body_size
+        self.limits = StreamLimits(
+            max_streams_per_principal=transport.max_streams_per_principal,
+            max_sessions_per_principal=transport.max_sessions_per_principal,
+        )
+        """Open streams and sessions per principal (stateful only; the WSGI endpoint sets the
+        overall ``max_streams``)."""
         self.in_flight = InFlightIds()
         """JSON-RPC ids being served per stateful session (see :mod:`mcp_tools.server.inflight`)."""
         self._manager: StreamableHTTPSessionManager | None = None
@@ -165,7 +172,10 @@ class McpEndpoint:
             self._authorized = (
                 _sdk_app(limited.app) if isinstance(limited, RequestBodyLimitMiddleware) else self._inner
             )
-            if not self.stateless:
+            if not self.stateless:  # streams and sessions exist only then
+                is_open = open_session_check(manager)
+                self._inner = self.limits.wrap(self._inner, is_open)
+                self._authorized = self.limits.wrap(self._authorized, is_open)
                 # a JSON-RPC id reused while in flight in a session is answered here, not by the SDK
                 self._inner = self.in_flight.wrap(self._inner)
                 self._authorized = self.in_flight.wrap(self._authorized)

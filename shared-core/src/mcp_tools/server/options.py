@@ -63,6 +63,10 @@ DEFAULT_RESPONSE_TIMEOUT: Final = 60.0
 """Seconds the WSGI bridge waits for the SDK's response headers (a JSON answer: the whole call)."""
 DEFAULT_BODY_TIMEOUT: Final = 15.0
 """Seconds a WSGI client may take to send a request body (a worker thread waits meanwhile)."""
+DEFAULT_MAX_STREAMS_PER_PRINCIPAL: Final = 2
+"""Open GET event streams one principal may hold (a client keeps one per session)."""
+DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: Final = 100
+"""Stateful sessions one principal may hold."""
 
 ServerSource: TypeAlias = "MCPServer[Any] | Server[Any] | Callable[[], MCPServer[Any] | Server[Any]]"
 """The SDK server behind an endpoint: an ``MCPServer``, a low-level ``Server``, or a factory."""
@@ -115,10 +119,22 @@ class TransportOptions:
     retry_interval: int | None = field(
         default=None, metadata=_doc("SSE `retry:` hint to clients (milliseconds).")
     )
+    max_streams_per_principal: int | None = field(
+        default=DEFAULT_MAX_STREAMS_PER_PRINCIPAL,
+        metadata=_doc("Most open GET event streams per user (token subject); 405 above."),
+    )
+    max_sessions_per_principal: int | None = field(
+        default=DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+        metadata=_doc("Most stateful sessions per user (token subject); 429 above."),
+    )
 
     def __post_init__(self) -> None:
         if self.max_request_body_size <= 0:
             raise ConfigurationError("max_request_body_size must be positive")
+        if self.max_streams_per_principal is not None and self.max_streams_per_principal < 0:
+            raise ConfigurationError("max_streams_per_principal must be 0 or more (or None: no limit)")
+        if self.max_sessions_per_principal is not None and self.max_sessions_per_principal < 1:
+            raise ConfigurationError("max_sessions_per_principal must be 1 or more (or None: no limit)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +161,13 @@ class WsgiOptions:
     dispatch: bool = field(
         default=True,
         metadata=_doc("Route the MCP path ahead of the framework (no framework hooks run for it)."),
+    )
+    max_streams: int | None = field(
+        default=None,
+        metadata=_doc(
+            "Most open GET event streams per process, each holding a worker thread (405 above; "
+            "default: half of gunicorn's `--threads`, else 2)."
+        ),
     )
 
     def __post_init__(self) -> None:

@@ -156,6 +156,7 @@ class McpResourceServer:
             response_timeout=wsgi.response_timeout,
             inline=wsgi.inline,
             body_timeout=wsgi.body_timeout,
+            max_streams=wsgi.max_streams,
         )
 
     @property

@@ -33,6 +33,7 @@ from mcp_tools.server.wsgi.environ import (
     declared_length,
     discard_wsgi_body,
     read_wsgi_body,
+    server_threads,
 )
 from mcp_tools.server.wsgi.errors import UnsupportedServerError, unsupported_server_response
 from mcp_tools.server.wsgi.response import BridgeResponse, status_line, strip_hop_by_hop
@@ -42,10 +43,13 @@ if TYPE_CHECKING:
 
     from mcp.server.auth.provider import AccessToken
 
-__all__ = ["WsgiMcpDispatcher", "WsgiMcpEndpoint"]
+__all__ = ["DEFAULT_WSGI_MAX_STREAMS", "WsgiMcpDispatcher", "WsgiMcpEndpoint"]
 
 DISCARD_GRACE = 1.0
 """Seconds a refused request's unread body may still take to arrive before it is given up on."""
+
+DEFAULT_WSGI_MAX_STREAMS = 2
+"""Open GET streams per process when the server's thread count is unknown (waitress has 4)."""
 
 
 class WsgiMcpEndpoint:
@@ -55,6 +59,11 @@ class WsgiMcpEndpoint:
     :meth:`start`), is rebuilt after ``fork()``, and stops at interpreter exit or
     :meth:`shutdown`. With ``inline``, requests for which ``endpoint.loop_free()`` holds run
     on the worker thread's own event loop (no hop; see ``AsgiBridge.handle_inline``).
+
+    Each open GET event stream holds a worker thread, so the endpoint's overall stream limit
+    (``endpoint.limits.max_streams``) is ``max_streams`` or, by default, half the server's
+    threads where the server tells (gunicorn's ``--threads``, learnt on the first request it
+    routes here), else :data:`DEFAULT_WSGI_MAX_STREAMS`.
     """
 
     def __init__(
@@ -64,11 +73,18 @@ class WsgiMcpEndpoint:
         startup_timeout: float = 10.0,
         response_timeout: float | None = DEFAULT_RESPONSE_TIMEOUT,
         inline: bool = True,
+        max_streams: int | None = None,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
+        if max_streams is not None and max_streams < 0:
+            raise ValueError("max_streams must be 0 or more (or None: from the server's threads)")
         self.endpoint = endpoint
         self.inline = inline
         self.body_timeout = body_timeout
+        self.max_streams = max_streams
+        self._streams_sized = max_streams is not None
+        if max_streams is not None:
+            endpoint.limits.max_streams = max_streams
         self.bridge = AsgiBridge(
             factory=self._factory,
             startup_timeout=startup_timeout,
@@ -113,6 +129,8 @@ class WsgiMcpEndpoint:
         except InvalidBody as exc:
             discard_wsgi_body(environ, min(DISCARD_GRACE, self.body_timeout))
             return _body_refusal(exc, limit)
+        if not self._streams_sized:
+            self.size_streams(environ)
         head = request_from_scope(scope)
         result = endpoint.authorize_head_sync(head)
         grace = min(DISCARD_GRACE, self.body_timeout)
@@ -143,6 +161,8 @@ class WsgiMcpEndpoint:
         self, environ: WSGIEnvironment, request: Request, scope: Scope | None
     ) -> Response | BridgeResponse:
         endpoint = self.endpoint
+        if not self._streams_sized:
+            self.size_streams(environ)
         # A scope built here came with a body read under the limit: no second size check.
         result = endpoint.authorize_sync(request, body_checked=scope is not None)
         if result.response is not None:
@@ -170,11 +190,21 @@ class WsgiMcpEndpoint:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve the MCP endpoint as a WSGI application (mount it at the MCP path)."""
+        if not self._streams_sized:
+            self.size_streams(environ, start_response)
         response = self.serve(environ)
         if isinstance(response, BridgeResponse):
             return response.start(start_response)
         start_response(status_line(response.status), strip_hop_by_hop(response.headers))
         return [response.body]
+
+    def size_streams(self, environ: WSGIEnvironment, start_response: object = None) -> int:
+        """Set the overall stream limit from the server serving ``environ`` (see the class)."""
+        threads = server_threads(environ, start_response)
+        limit = threads // 2 if threads is not None else DEFAULT_WSGI_MAX_STREAMS
+        self.endpoint.limits.max_streams = limit
+        self._streams_sized = True
+        return limit
 
     def start(self) -> None:
         """Start the event-loop thread now (e.g. in a gunicorn ``post_fork`` hook)."""

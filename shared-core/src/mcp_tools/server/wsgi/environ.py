@@ -28,6 +28,7 @@ __all__ = [
     "discard_wsgi_body",
     "environ_headers",
     "read_wsgi_body",
+    "server_threads",
 ]
 
 logger = logging.getLogger(__name__)
@@ -246,3 +247,16 @@ def check_wsgi_server(environ: WSGIEnvironment, *, stateful: bool, sse: bool) ->
             "SSE responses on a single-threaded WSGI worker hold its only thread until the tool "
             "finishes; use a threaded worker for concurrent streaming"
         )
+
+
+def server_threads(environ: WSGIEnvironment, start_response: object = None) -> int | None:
+    """The serving process's worker threads when the server tells: gunicorn's ``--threads``
+    (read from the configuration its ``start_response`` is bound to). ``None`` otherwise, and for
+    a single-threaded server (``wsgi.multithread`` false) ``1``."""
+    if not environ.get("wsgi.multithread", False):
+        return 1
+    owner = getattr(start_response, "__self__", None)
+    if owner is None or not type(owner).__module__.startswith("gunicorn."):
+        return None
+    threads = getattr(getattr(owner, "cfg", None), "threads", None)
+    return threads if isinstance(threads, int) and threads > 0 else None
