@@ -133,7 +133,10 @@ def test_each_request_starts_from_an_empty_context(bridge_for: Callable[..., Asg
     assert seen == ["unset", "unset", "unset"]
 
 
-def test_loops_and_anyio_worker_threads_are_reused(bridge_for: Callable[..., AsgiBridge]) -> None:
+@pytest.mark.parametrize("response_timeout", [None, 60.0])  # 60 s: the WsgiOptions default
+def test_loops_and_anyio_worker_threads_are_reused(
+    bridge_for: Callable[..., AsgiBridge], response_timeout: float | None
+) -> None:
     loops: list[int] = []
     workers: list[int] = []
 
@@ -143,7 +146,7 @@ def test_loops_and_anyio_worker_threads_are_reused(bridge_for: Callable[..., Asg
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    bridge = bridge_for(app)
+    bridge = bridge_for(app, response_timeout=response_timeout)
     for _ in range(5):
         assert read_all(bridge.handle_inline(environ_for())) == b"ok"
     assert len(set(loops)) == 1

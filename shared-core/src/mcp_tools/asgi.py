@@ -240,10 +240,10 @@ async def collect_response(
 
     response = ResponseCollector(keep)
     try:
-        if timeout is None:
+        # asyncio.timeout, not wait_for: wait_for runs the app in a task of its own, which anyio
+        # then takes for the root task, starting a new worker thread for every request
+        async with asyncio.timeout(timeout):
             await app(scope, receive, response.send)
-        else:
-            await asyncio.wait_for(app(scope, receive, response.send), timeout)
     except Exception as exc:
         if response.status is None:
             return exc
