@@ -22,6 +22,7 @@ builds a fresh one each time it is entered: two test clients in a row work.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
@@ -346,9 +347,11 @@ class McpEndpoint:
 
     def sdk_scope(self, request: Request, token: AccessToken) -> dict[str, Any]:
         """ASGI scope entries for an admitted ``request``: the verified token
-        (:meth:`identity_scope`) and the JSON-RPC id its body carries."""
+        (:meth:`identity_scope`) and, for a stateful endpoint (where ids in flight are tracked),
+        the JSON-RPC id its body carries."""
         entries = self.identity_scope(token)
-        entries[RPC_ID_SCOPE_KEY] = peek_rpc(request).request_id
+        if not self.stateless:  # a stateless call is never told apart by its id: no parse for it
+            entries[RPC_ID_SCOPE_KEY] = peek_rpc(request).request_id
         return entries
 
     @staticmethod
@@ -392,7 +395,7 @@ class McpEndpoint:
         result = await self.authorize_head(head)
         if self.wants_form_check(head, result):
             with contextlib.suppress(BodyTooLarge):
-                form = request_from_scope(scope, await read_body(receive, limit))
+                form = dataclasses.replace(head, body=await read_body(receive, limit))
                 result = self.form_token_refusal(form) or result
         if result.response is not None:
             result.response.headers.extend(self.cors_headers(head))
@@ -404,7 +407,7 @@ class McpEndpoint:
         except BodyTooLarge:
             await send_response(send, body_too_large_response(limit))
             return
-        request = request_from_scope(scope, body)
+        request = dataclasses.replace(head, body=body)  # headers parsed once, for both
         refused = self.check_tool_scopes(request, result.token)
         if refused is not None:
             refused.headers.extend(self.cors_headers(request))

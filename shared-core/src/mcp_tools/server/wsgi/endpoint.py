@@ -19,6 +19,7 @@ Two ways to put it in front of clients:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +137,7 @@ class WsgiMcpEndpoint:
         grace = min(DISCARD_GRACE, self.body_timeout)
         if endpoint.wants_form_check(head, result):  # a form body within the grace: token in it?
             with contextlib.suppress(InvalidBody):
-                form = request_from_scope(scope, read_wsgi_body(environ, limit, grace))
+                form = dataclasses.replace(head, body=read_wsgi_body(environ, limit, grace))
                 result = endpoint.form_token_refusal(form) or result
         if result.response is not None:
             discard_wsgi_body(environ, grace)
@@ -147,7 +148,7 @@ class WsgiMcpEndpoint:
             body = read_wsgi_body(environ, limit, self.body_timeout)
         except InvalidBody as exc:
             return _body_refusal(exc, limit)
-        request = request_from_scope(scope, body)
+        request = dataclasses.replace(head, body=body)  # headers parsed once, for both
         refused = endpoint.check_tool_scopes(request, result.token)
         if refused is not None:
             refused.headers.extend(endpoint.cors_headers(request))
