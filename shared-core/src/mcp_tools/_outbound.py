@@ -248,9 +248,13 @@ def _kwargs(request: OutboundRequest, timeout: float) -> dict[str, Any]:
     }
 
 
-def _failed(flow: Flow[T], request: OutboundRequest, exc: Exception) -> OutboundRequest:
-    """Throw the failure of ``request`` into ``flow``; the next request it makes."""
-    return flow.throw(OutboundError(f"{request.method} {request.url} failed: {exc}"))
+def _advance(
+    flow: Flow[T], request: OutboundRequest, outcome: OutboundResponse | Exception
+) -> OutboundRequest:
+    """Hand ``flow`` the response to ``request``, or throw its failure in; the next request."""
+    if isinstance(outcome, OutboundResponse):
+        return flow.send(outcome)
+    return flow.throw(OutboundError(f"{request.method} {request.url} failed: {outcome}"))
 
 
 def _exchange_sync(http: Any, request: OutboundRequest) -> OutboundResponse:
@@ -287,11 +291,10 @@ def run_sync(flow: Flow[T], session: Any = None) -> T:
         request = next(flow)
         while True:
             try:
-                response = _exchange_sync(http, request)
+                outcome: OutboundResponse | Exception = _exchange_sync(http, request)
             except (requests.RequestException, TimeoutError) as exc:
-                request = _failed(flow, request, exc)
-            else:
-                request = flow.send(response)
+                outcome = exc
+            request = _advance(flow, request, outcome)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     finally:
@@ -327,11 +330,10 @@ async def run_async(flow: Flow[T], client: Any = None) -> T:
         request = next(flow)
         while True:
             try:
-                response = await _exchange_async(http, request)
+                outcome: OutboundResponse | Exception = await _exchange_async(http, request)
             except (httpx2.HTTPError, TimeoutError) as exc:
-                request = _failed(flow, request, exc)
-            else:
-                request = flow.send(response)
+                outcome = exc
+            request = _advance(flow, request, outcome)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     finally:

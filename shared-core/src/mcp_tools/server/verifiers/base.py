@@ -164,18 +164,23 @@ class McpTokenVerifier(ABC):
             return True, stop.value
         return False, _resume(first, flow)
 
+    def _begin(self, token: str) -> tuple[bool, Any]:
+        """What both drivers do first: an implausible token is ``None``, a cached one answers,
+        else :meth:`_start` (done with its result, or the flow to drive)."""
+        if not plausible_token(token):
+            return True, None
+        hit = self.cached_token(token)
+        if hit is not None:
+            return True, hit
+        return self._start(token)
+
     def verify_token_sync(self, token: str) -> AccessToken | None:
         """Verify ``token`` from synchronous code (blocking I/O with ``requests``).
 
         Returns the access token, or ``None`` when the token is not acceptable. Raises
         :class:`TokenVerificationUnavailable` when verification cannot be carried out.
         """
-        if not plausible_token(token):
-            return None
-        hit = self.cached_token(token)
-        if hit is not None:
-            return hit
-        done, value = self._start(token)
+        done, value = self._begin(token)
         if done:
             return value  # type: ignore[no-any-return]
         try:
@@ -190,12 +195,7 @@ class McpTokenVerifier(ABC):
         Same contract as :meth:`verify_token_sync`; this is the method the MCP SDK's
         ``TokenVerifier`` protocol asks for.
         """
-        if not plausible_token(token):
-            return None
-        hit = self.cached_token(token)
-        if hit is not None:
-            return hit
-        done, value = self._start(token)
+        done, value = self._begin(token)
         if done:
             return value  # type: ignore[no-any-return]
         try:
