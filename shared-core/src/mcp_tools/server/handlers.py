@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from mcp_tools.http import Request, Response
@@ -48,33 +49,26 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ProtectedResourceMetadataHandler:
     """Serves TS-compatible protected resource metadata (``GET``/``HEAD``/``OPTIONS``).
 
     Build it with :func:`protected_resource_handler` or :func:`protected_resource_handler_clerk`.
     """
 
-    def __init__(
-        self,
-        *,
-        auth_server_url: str | None = None,
-        publishable_key: str | None = None,
-        properties: Mapping[str, Any] | None = None,
-        resource_url: str | None = None,
-        trust_proxy: bool = False,
-        mcp_path: str = "/mcp",
-    ) -> None:
-        if (auth_server_url is None) == (publishable_key is None):
+    auth_server_url: str | None = None
+    publishable_key: str | None = None
+    properties: Mapping[str, Any] | None = None
+    resource_url: str | None = None
+    trust_proxy: bool = False
+    mcp_path: str = "/mcp"
+
+    def __post_init__(self) -> None:
+        if (self.auth_server_url is None) == (self.publishable_key is None):
             raise TypeError("give exactly one of auth_server_url and publishable_key")
-        if resource_url is not None or not trust_proxy:
+        if self.resource_url is not None or not self.trust_proxy:
             # Fail now, not per request, when no resource URL can be had.
-            resolve_resource_url(resource_url, None, trust_proxy=False)
-        self.auth_server_url = auth_server_url
-        self.publishable_key = publishable_key
-        self.properties = properties
-        self.resource_url = resource_url
-        self.trust_proxy = trust_proxy
-        self.mcp_path = mcp_path
+            resolve_resource_url(self.resource_url, None, trust_proxy=False)
 
     def document(self, request: Request | None = None) -> dict[str, Any]:
         """The metadata document for ``request`` (the request matters only with ``trust_proxy``)."""
