@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from mcp_tools._outbound import Flow, OutboundError, OutboundRequest, run_async, run_sync
@@ -36,6 +36,7 @@ from mcp_tools.server.resource import ConfigurationError
 __all__ = [
     "CLERK_SERVICE_DOCUMENTATION",
     "ClerkAuthorizationServerMetadata",
+    "ClerkFetchOptions",
     "ClerkMetadataError",
     "InvalidPublishableKeyError",
     "MetadataCache",
@@ -279,19 +280,31 @@ def _fetch_flow(url: str, timeout: float, cache_ttl: float, cache: MetadataCache
     return document
 
 
+class ClerkFetchOptions(TypedDict, total=False):
+    """Options of the Clerk metadata fetchers: ``timeout`` (seconds, default 5), ``cache_ttl``
+    (seconds a document is kept, default 300; 0 disables caching), ``frontend_api_url`` (instead
+    of the one the key names) and ``cache`` (default :data:`default_metadata_cache`)."""
+
+    timeout: float
+    cache_ttl: float
+    frontend_api_url: str | None
+    cache: MetadataCache | None
+
+
 def _prepare(
-    publishable_key: str,
-    frontend_api_url: str | None,
-    timeout: float,
-    cache_ttl: float,
-    cache: MetadataCache | None,
+    publishable_key: str, options: ClerkFetchOptions
 ) -> tuple[Flow[dict[str, Any]] | None, dict[str, Any] | None]:
     """The fetch flow, or (when the cache answers) ``None`` and the cached document."""
+    timeout = options.get("timeout", 5.0)
+    cache_ttl = options.get("cache_ttl", 300.0)
+    cache = options.get("cache")
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if cache_ttl < 0:
         raise ValueError(f"cache_ttl must be zero (no cache) or positive, got {cache_ttl!r}")
-    url = clerk_authorization_server_metadata_url(publishable_key, frontend_api_url=frontend_api_url)
+    url = clerk_authorization_server_metadata_url(
+        publishable_key, frontend_api_url=options.get("frontend_api_url")
+    )
     store = cache if cache is not None else default_metadata_cache
     cached = store.get(url) if cache_ttl > 0 else None
     if cached is not None:
@@ -301,11 +314,7 @@ def _prepare(
 
 def fetch_clerk_authorization_server_metadata(
     publishable_key: str,
-    *,
-    timeout: float = 5.0,
-    cache_ttl: float = 300.0,
-    frontend_api_url: str | None = None,
-    cache: MetadataCache | None = None,
+    **options: Unpack[ClerkFetchOptions],
 ) -> dict[str, Any]:
     """Clerk's RFC 8414 authorization server metadata for this application (blocking).
 
@@ -317,20 +326,16 @@ def fetch_clerk_authorization_server_metadata(
     that is not JSON, or JSON that is not an object; the message names the URL. Raises
     :class:`InvalidPublishableKeyError` for a bad key.
     """
-    flow, cached = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl, cache)
+    flow, cached = _prepare(publishable_key, options)
     return run_sync(flow) if flow is not None else cached or {}
 
 
 async def afetch_clerk_authorization_server_metadata(
     publishable_key: str,
-    *,
-    timeout: float = 5.0,
-    cache_ttl: float = 300.0,
-    frontend_api_url: str | None = None,
-    cache: MetadataCache | None = None,
+    **options: Unpack[ClerkFetchOptions],
 ) -> dict[str, Any]:
     """The asynchronous twin of :func:`fetch_clerk_authorization_server_metadata` (``httpx2``)."""
-    flow, cached = _prepare(publishable_key, frontend_api_url, timeout, cache_ttl, cache)
+    flow, cached = _prepare(publishable_key, options)
     # a cached document is answered without creating an HTTP client
     return await run_async(flow) if flow is not None else cached or {}
 
@@ -349,11 +354,7 @@ def _key_from_env(publishable_key: str | None) -> str:
 
 def generate_clerk_authorization_server_metadata(
     publishable_key: str | None = None,
-    *,
-    timeout: float = 5.0,
-    cache_ttl: float = 300.0,
-    frontend_api_url: str | None = None,
-    cache: MetadataCache | None = None,
+    **options: Unpack[ClerkFetchOptions],
 ) -> dict[str, Any]:
     """Clerk's authorization server metadata, to serve at ``/.well-known/oauth-authorization-server``.
 
@@ -362,31 +363,15 @@ def generate_clerk_authorization_server_metadata(
     :class:`~mcp_tools.errors.ConfigurationError` when neither is set); the rest is
     :func:`fetch_clerk_authorization_server_metadata`.
     """
-    return fetch_clerk_authorization_server_metadata(
-        _key_from_env(publishable_key),
-        timeout=timeout,
-        cache_ttl=cache_ttl,
-        frontend_api_url=frontend_api_url,
-        cache=cache,
-    )
+    return fetch_clerk_authorization_server_metadata(_key_from_env(publishable_key), **options)
 
 
 async def agenerate_clerk_authorization_server_metadata(
     publishable_key: str | None = None,
-    *,
-    timeout: float = 5.0,
-    cache_ttl: float = 300.0,
-    frontend_api_url: str | None = None,
-    cache: MetadataCache | None = None,
+    **options: Unpack[ClerkFetchOptions],
 ) -> dict[str, Any]:
     """The asynchronous twin of :func:`generate_clerk_authorization_server_metadata`."""
-    return await afetch_clerk_authorization_server_metadata(
-        _key_from_env(publishable_key),
-        timeout=timeout,
-        cache_ttl=cache_ttl,
-        frontend_api_url=frontend_api_url,
-        cache=cache,
-    )
+    return await afetch_clerk_authorization_server_metadata(_key_from_env(publishable_key), **options)
 
 
 class ClerkAuthorizationServerMetadata:
@@ -412,11 +397,9 @@ class ClerkAuthorizationServerMetadata:
             raise ConfigurationError(f"{env_var} environment variable is required (or pass publishable_key=)")
         derive_clerk_frontend_api_url(key)  # validate now: a bad key is a start-up error
         self._key = key
-        self._options: dict[str, Any] = {
-            "cache_ttl": cache_ttl,
-            "timeout": timeout,
-            "frontend_api_url": frontend_api_url,
-        }
+        self._options = ClerkFetchOptions(
+            cache_ttl=cache_ttl, timeout=timeout, frontend_api_url=frontend_api_url
+        )
 
     def get_sync(self) -> Mapping[str, Any]:
         return fetch_clerk_authorization_server_metadata(self._key, **self._options)
