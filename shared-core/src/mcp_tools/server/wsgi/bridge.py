@@ -190,6 +190,7 @@ class AsgiBridge:
         body: bytes | None = None,
         extra_scope: Mapping[str, Any] | None = None,
         scope: Scope | None = None,
+        inline: bool = False,
     ) -> BridgeResponse:
         """Run one request through the ASGI app; return once the response headers are known.
 
@@ -201,6 +202,12 @@ class AsgiBridge:
             scope: the scope the caller already built from ``environ`` with :func:`build_scope`;
                 ``body`` then comes with it, read and bounded by the caller, and is not
                 checked again.
+            inline: the calling worker thread runs the app itself, on an event loop borrowed
+                from a pool, and the whole response is buffered (no thread hop). Only for
+                requests that touch nothing bound to the loop thread: no streaming, no stateful
+                session, no application coroutine that may hold loop-bound resources (for the
+                MCP endpoint, ``McpEndpoint.loop_free`` decides). The lifespan still runs on the
+                loop thread; when the pool is exhausted the request takes the hop instead.
 
         Errors become JSON-RPC-shaped JSON responses without internals: 400 (bad
         ``Content-Length``), 413 (body too large), 500 (the app failed before its response
@@ -210,29 +217,13 @@ class AsgiBridge:
         prepared = self._prepare(environ, body, extra_scope, scope)
         if isinstance(prepared, BridgeResponse):
             return prepared
-        return self._hop(prepared)
+        return self._run_inline(prepared) if inline else self._hop(prepared)
 
-    def handle_inline(
-        self,
-        environ: WSGIEnvironment,
-        *,
-        body: bytes | None = None,
-        extra_scope: Mapping[str, Any] | None = None,
-        scope: Scope | None = None,
-    ) -> BridgeResponse:
-        """Like :meth:`handle`, but the calling worker thread runs the app itself (no thread hop).
+    def handle_inline(self, environ: WSGIEnvironment, **options: Any) -> BridgeResponse:
+        """:meth:`handle` with ``inline=True``."""
+        return self.handle(environ, inline=True, **options)
 
-        The app runs on an event loop borrowed from a pool (one loop per concurrently served
-        request), not on the bridge's loop thread, and the whole response is buffered. Use it
-        only for requests whose handling touches nothing bound to the loop thread: no
-        streaming, no stateful session, no coroutine of the application that may hold
-        loop-bound resources (for the MCP endpoint, ``McpEndpoint.loop_free`` decides). The
-        lifespan still runs on the loop thread, which is started if needed. When the pool is
-        exhausted the request takes the hop to the loop thread instead.
-        """
-        prepared = self._prepare(environ, body, extra_scope, scope)
-        if isinstance(prepared, BridgeResponse):
-            return prepared
+    def _run_inline(self, prepared: _Prepared) -> BridgeResponse:
         inline = self._inline.borrow()
         if inline is None:
             return self._hop(prepared)
