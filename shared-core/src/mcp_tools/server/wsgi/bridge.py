@@ -221,7 +221,7 @@ class AsgiBridge:
 
     def handle_inline(self, environ: WSGIEnvironment, **options: Any) -> BridgeResponse:
         """:meth:`handle` with ``inline=True``."""
-        return self.handle(environ, inline=True, **options)
+        return AsgiBridge.handle(self, environ, inline=True, **options)  # the method, not a wrapper of it
 
     def _run_inline(self, prepared: _Prepared) -> BridgeResponse:
         inline = self._inline.borrow()
