@@ -70,8 +70,13 @@ class _Watchdog:
                 self._heap.clear()
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="mcp-tools-body-deadline", daemon=True).start()
+            # Wake the watchdog only when it must wait less than it does: with one timeout for
+            # every request, a new deadline is rarely the earliest, and a wake-up (a thread
+            # switch) per request costs the worker more than the rest of this module.
+            earliest = not self._heap or deadline.at < self._heap[0][0]
             heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
-            self._cond.notify()
+            if earliest:
+                self._cond.notify()
 
     def disarm(self, deadline: Deadline) -> None:
         with self._cond:
