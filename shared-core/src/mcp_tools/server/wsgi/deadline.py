@@ -14,6 +14,7 @@ nginx in front) need none; elsewhere the deadline is checked between reads only.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import itertools
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIEnvironment
@@ -56,50 +57,49 @@ class Deadline:
 
 
 class _Watchdog:
-    """One daemon thread per process cutting the reads whose deadline passed."""
+    """One daemon thread per process cutting the reads whose deadline passed.
+
+    Arming costs a worker one ``deque.append`` (no lock, no wake-up): the thread looks at new
+    deadlines every :data:`_TICK` seconds, which is also the precision of a cut.
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Deadline]] = []
-        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._new: collections.deque[Deadline] = collections.deque()
         self._pid: int | None = None
 
     def arm(self, deadline: Deadline) -> None:
-        with self._cond:
-            if self._pid != os.getpid():  # first use, or a forked child: (re)start the thread
-                self._heap.clear()
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="mcp-tools-body-deadline", daemon=True).start()
-            # Wake the watchdog only when it must wait less than it does: with one timeout for
-            # every request, a new deadline is rarely the earliest, and a wake-up (a thread
-            # switch) per request costs the worker more than the rest of this module.
-            earliest = not self._heap or deadline.at < self._heap[0][0]
-            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
-            if earliest:
-                self._cond.notify()
+        if self._pid != os.getpid():  # first use, or a forked child: (re)start the thread
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._new = collections.deque()
+                    self._pid = os.getpid()
+                    threading.Thread(target=self._run, name="mcp-tools-body-deadline", daemon=True).start()
+        self._new.append(deadline)
 
-    def disarm(self, deadline: Deadline) -> None:
-        with self._cond:
-            deadline.done = True  # the heap entry is dropped when it comes up
+    @staticmethod
+    def disarm(deadline: Deadline) -> None:
+        deadline.done = True  # dropped by the thread when it comes up
 
     def _run(self) -> None:
         pid = os.getpid()
-        with self._cond:
-            while self._pid == pid:
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                at, _, deadline = self._heap[0]
-                wait = at - time.monotonic()
-                if wait > 0 and not deadline.done:
-                    self._cond.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
+        heap: list[tuple[float, int, Deadline]] = []
+        order = itertools.count()
+        while self._pid == pid:
+            time.sleep(_TICK)
+            new = self._new
+            while new:
+                deadline = new.popleft()
+                heapq.heappush(heap, (deadline.at, next(order), deadline))
+            now = time.monotonic()
+            while heap and (heap[0][2].done or heap[0][0] <= now):
+                _, _, deadline = heapq.heappop(heap)
                 if not deadline.done:
-                    deadline.cut = True
-                    with contextlib.suppress(OSError):
-                        deadline.sock.shutdown(socket.SHUT_RD)
+                    deadline.cut_now()
 
+
+_TICK: Final = 0.25
+"""Seconds between the watchdog's looks at the armed deadlines."""
 
 _watchdog = _Watchdog()
 
