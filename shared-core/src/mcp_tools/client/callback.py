@@ -92,14 +92,20 @@ def read_browser_binding(
     request: Request, secret: str | bytes, cookie_name: str = BINDING_COOKIE
 ) -> str | None:
     """The verified binding from the request's ``Cookie`` header, or ``None``."""
+    return verify_browser_binding(request_cookie(request, cookie_name), secret)
+
+
+def request_cookie(request: Request, name: str) -> str | None:
+    """The value of cookie ``name`` in the request's ``Cookie`` headers (``None``: absent or
+    unreadable; a malformed header is no cookie, never an error)."""
     jar: SimpleCookie = SimpleCookie()
     for header in request.headers.get_all("cookie"):
         try:
             jar.load(header)
         except Exception:  # noqa: S112 - a malformed Cookie header is just "no cookie"
             continue
-    morsel = jar.get(cookie_name)
-    return verify_browser_binding(morsel.value if morsel else None, secret)
+    morsel = jar.get(name)
+    return morsel.value if morsel else None
 
 
 def binding_cookie(

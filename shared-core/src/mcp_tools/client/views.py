@@ -21,7 +21,6 @@ import html
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from http.cookies import SimpleCookie
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -35,6 +34,7 @@ from mcp_tools.client.callback import (
     authorization_redirect,
     handle_oauth_callback,
     read_browser_binding,
+    request_cookie,
     responding,
 )
 from mcp_tools.client.guard import UrlGuard
@@ -81,17 +81,6 @@ def csrf_token(secret: str | bytes, nonce: str) -> str:
     return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
 
-def _cookie(request: Request, name: str) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    for header in request.headers.get_all("cookie"):
-        try:
-            jar.load(header)
-        except Exception:  # noqa: S112 - a malformed Cookie header is just "no cookie"
-            continue
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
-
-
 def _refused(message: str, status: int = 403) -> Response:
     body = {
         "error": "Forbidden" if status == 403 else "Bad request",
@@ -118,7 +107,7 @@ class Csrf:
 
     def held(self, request: Request) -> str | None:
         """The nonce this browser holds, if any."""
-        return self.nonce if self.nonce is not None else _cookie(request, self.cookie_name)
+        return self.nonce if self.nonce is not None else request_cookie(request, self.cookie_name)
 
     def refusal(self, request: Request, form: Mapping[str, str]) -> Response | None:
         """``None`` when the request carries the token of the browser's nonce, else a ``403``."""
